@@ -1,0 +1,25 @@
+export {
+  SESSION_ERROR_CODES,
+  type SessionErrorCode,
+  SessionsError,
+  type SessionsErrorOptions,
+} from "./errors/session-error.ts";
+export {
+  classifySessionKeyShape,
+  DEFAULT_ACCOUNT_ID,
+  DEFAULT_AGENT_ID,
+  DEFAULT_MAIN_KEY,
+  isAcpSessionKey,
+  isCronRunSessionKey,
+  isCronSessionKey,
+  isSubagentSessionKey,
+  isValidAgentId,
+  isValidSessionId,
+  normalizeAccountId,
+  normalizeAgentId,
+  normalizeMainKey,
+  type ParsedAgentSessionKey,
+  parseAgentSessionKey,
+  type SessionKeyShape,
+  validateSessionId,
+} from "./ids/ids.ts";

@@ -1,0 +1,15 @@
+export {
+  type AgentPathOptions,
+  type Env,
+  expandHomePath,
+  type PathOptions,
+  type ResolvedStateDir,
+  resolveAgentSessionsDir,
+  resolveDefaultSessionStorePath,
+  resolveHomeDir,
+  resolveStateDir,
+  resolveStateDirWithSource,
+  resolveStorePath,
+  type StateDirSource,
+  type StorePathOptions,
+} from "./paths.ts";

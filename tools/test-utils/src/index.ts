@@ -1,0 +1,1 @@
+export { copyFixtureDir, testdir } from "./testdir.ts";
