@@ -1,8 +1,13 @@
 import { describe, expect, it } from "vitest";
 import {
   classifySessionKeyShape,
+  isAcpSessionKey,
   isCronRunSessionKey,
+  isCronSessionKey,
   isSubagentSessionKey,
+  isValidAgentId,
+  isValidSessionId,
+  normalizeAccountId,
   normalizeAgentId,
   normalizeMainKey,
   parseAgentSessionKey,
@@ -27,6 +32,25 @@ describe("normalizeAgentId", () => {
     const id = `A${"b".repeat(69)}`;
     expect(id).toHaveLength(70);
     expect(normalizeAgentId(id)).toBe(`a${"b".repeat(63)}`);
+  });
+});
+
+describe("normalizeAccountId", () => {
+  it("uses the agent-id algorithm with the fallback default", () => {
+    expect(normalizeAccountId(" Work ")).toBe("work");
+    expect(normalizeAccountId("")).toBe("default");
+    expect(normalizeAccountId(null)).toBe("default");
+    expect(normalizeAccountId("my account")).toBe("my-account");
+  });
+});
+
+describe("isValidAgentId", () => {
+  it("accepts 1–64 characters starting with a letter or digit, any case", () => {
+    expect(isValidAgentId("Ops")).toBe(true);
+    expect(isValidAgentId("a".repeat(64))).toBe(true);
+    expect(isValidAgentId("a".repeat(65))).toBe(false);
+    expect(isValidAgentId("__")).toBe(false);
+    expect(isValidAgentId("")).toBe(false);
   });
 });
 
@@ -78,7 +102,22 @@ describe("key predicates", () => {
   });
 });
 
+describe("more key predicates", () => {
+  it("recognises cron keys with or without a run, and acp keys", () => {
+    expect(isCronSessionKey("agent:main:cron:job1")).toBe(true);
+    expect(isCronSessionKey("agent:main:cron:job1:run:r1")).toBe(true);
+    expect(isCronSessionKey("cron:job1")).toBe(false);
+    expect(isAcpSessionKey("agent:main:acp:x")).toBe(true);
+    expect(isAcpSessionKey("acp:x")).toBe(false);
+  });
+});
+
 describe("validateSessionId", () => {
+  it("agrees with isValidSessionId", () => {
+    expect(isValidSessionId(" sess-1 ")).toBe(true);
+    expect(isValidSessionId("../x")).toBe(false);
+  });
+
   it.each(["sess-1", "ABC_123.hello", "7c94f4fc-0bf5-49d9-9147-cb2d3a7ef3d7"])(
     "accepts %j",
     (id) => {
