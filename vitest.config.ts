@@ -8,7 +8,9 @@ const workspaces = [
   "packages/store",
   "packages/transcripts",
   "packages/session-utils",
+  "packages/gateway-client",
   "packages/gateway-methods",
+  "packages/maintenance",
   "apps/gateway",
   "apps/cli",
 ];

@@ -1,0 +1,82 @@
+import type { SessionEntry } from "@clawkeep/schema";
+import type { SessionsConfig } from "../config/sessions-config.ts";
+import { findStoreEntry, normalizeSessionKeyCase } from "../keys/key-case.ts";
+import {
+  type ApplySessionsPatchResult,
+  applySessionsPatch,
+  type SessionsPatch,
+} from "./apply-patch.ts";
+
+export interface ApplySessionsPatchToStoreParams {
+  cfg: SessionsConfig;
+  /**
+   * The store (or a store draft inside an update) to patch in place. Written only when the patch
+   * is accepted.
+   */
+  store: Record<string, SessionEntry>;
+  /**
+   * A read-only view of the same store state used for the lookups (the entry, its twins, label
+   * uniqueness), for stores whose drafts copy every entry that is read.
+   * @default store
+   */
+  snapshot?: Readonly<Record<string, SessionEntry>>;
+  /** Where the session lives: its canonical key and the keys to look it up by. */
+  target: { canonicalKey: string; storeKeys: readonly string[]; mainKey?: string };
+  patch: SessionsPatch;
+  /** Current time in epoch ms. @default Date.now */
+  now?: () => number;
+  /** Session id for a patch that creates its session. @default crypto.randomUUID */
+  randomUUID?: () => string;
+}
+
+export type ApplySessionsPatchToStoreResult =
+  | (Extract<ApplySessionsPatchResult, { ok: true }> & {
+      /** The canonical key the entry is now stored under. */
+      key: string;
+      /** The key the entry was found under when it was not the canonical key (now removed). */
+      migratedFrom?: string;
+    })
+  | Extract<ApplySessionsPatchResult, { ok: false }>;
+
+/**
+ * Patches one session of a store: finds its entry under the target's keys (any case of the fixed
+ * words; the newest twin), checks label uniqueness against every other session of the store,
+ * applies {@link applySessionsPatch}, and on success stores the result under the canonical key,
+ * removing the alias key it was found under. A rejected patch leaves `store` untouched, so the
+ * caller has nothing to write.
+ */
+export function applySessionsPatchToStore(
+  params: ApplySessionsPatchToStoreParams,
+): ApplySessionsPatchToStoreResult {
+  const { cfg, store, target } = params;
+  const view = params.snapshot ?? store;
+  const mainKey = target.mainKey ?? cfg.session.mainKey;
+  const found = findStoreEntry(view, target, { mainKey });
+  const ownKey = normalizeSessionKeyCase(target.canonicalKey, { mainKey });
+  const isLabelTaken = (label: string): boolean => {
+    for (const [key, entry] of Object.entries(view)) {
+      if (entry?.label !== label) continue;
+      if (key === found?.key || key === target.canonicalKey) continue;
+      // A twin spelling of this session is the same session, not a rival.
+      if (normalizeSessionKeyCase(key, { mainKey }) === ownKey) continue;
+      return true;
+    }
+    return false;
+  };
+  const context: Parameters<typeof applySessionsPatch>[2] = {
+    cfg,
+    key: target.canonicalKey,
+    isLabelTaken,
+  };
+  if (params.now !== undefined) context.now = params.now;
+  if (params.randomUUID !== undefined) context.randomUUID = params.randomUUID;
+  const result = applySessionsPatch(found?.entry, params.patch, context);
+  if (!result.ok) return result;
+  if (found !== undefined && found.key !== target.canonicalKey) {
+    delete store[found.key];
+    store[target.canonicalKey] = result.entry;
+    return { ...result, key: target.canonicalKey, migratedFrom: found.key };
+  }
+  store[target.canonicalKey] = result.entry;
+  return { ...result, key: target.canonicalKey };
+}

@@ -1,0 +1,369 @@
+import * as fs from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import { lstat, mkdir, open, readFile, rmdir, unlink } from "node:fs/promises";
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { SessionsError } from "@clawkeep/schema";
+import { lock } from "proper-lockfile";
+import { isProcessAlive } from "./process-alive.ts";
+
+/** @see FileLockOptions.timeoutMs */
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+/** @see FileLockOptions.staleMs */
+export const DEFAULT_LOCK_STALE_MS = 30_000;
+/** proper-lockfile refuses shorter stale times; so do we, rather than pretend. */
+export const MIN_LOCK_STALE_MS = 2_000;
+
+/** Name of the file inside a clawkeep lock directory that says who holds it. */
+export const LOCK_OWNER_FILE = "owner.json";
+
+export interface FileLockOptions {
+  /**
+   * How long to wait for a lock held by someone else before failing with `STORE_LOCKED`. The
+   * wait polls every 5–50 ms; `0` tries once.
+   * @default 10000
+   */
+  timeoutMs?: number;
+  /**
+   * A lock not refreshed for this long is taken to be abandoned (its holder crashed) and is
+   * broken. A holder refreshes its lock every `staleMs / 2`, so only a process stalled for
+   * `staleMs` loses it; a shorter value recovers faster from crashes. Clamped to at least 2000.
+   * openclaw's own lock file is never refreshed and is broken after this long too.
+   * @default 30000
+   */
+  staleMs?: number;
+}
+
+/** A lock this process holds. */
+export interface HeldFileLock {
+  /** `<path>.lock`. */
+  readonly lockPath: string;
+  /** Aborted, with a `STORE_LOCK_COMPROMISED` reason, when the lock is lost while held. */
+  readonly signal: AbortSignal;
+  /** Throws `STORE_LOCK_COMPROMISED` when the lock has been lost. */
+  assertHeld(): void;
+}
+
+/** Who holds a store lock, as far as the lock itself says. */
+export interface FileLockOwner {
+  /** `directory`: a proper-lockfile lock (clawkeep); `file`: openclaw's plain lock file. */
+  kind: "directory" | "file";
+  lockPath: string;
+  pid: number | undefined;
+  host: string | undefined;
+  /** When the holder took the lock (epoch ms), when recorded. */
+  createdAt: number | undefined;
+  /** Last refresh of the lock (epoch ms); staleness is measured from here. */
+  mtimeMs: number;
+}
+
+// Lock paths this process is releasing right now: removing those is a release, while removing
+// any other is breaking a stale lock and is checked once more just before it happens.
+const releasing = new Set<string>();
+const staleTimes = new Map<string, number>();
+
+function errnoOf(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+async function removeIgnoringMissing(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if (errnoOf(error) !== "ENOENT") throw error;
+  }
+}
+
+async function removeLockPath(lockPath: string): Promise<void> {
+  if (!releasing.has(lockPath)) {
+    // proper-lockfile decided this lock is stale from a stat taken earlier; another process may
+    // have broken it and taken a fresh one since. Look again so that we never remove a live lock.
+    const stats = await lstat(lockPath);
+    const staleMs = staleTimes.get(lockPath) ?? DEFAULT_LOCK_STALE_MS;
+    if (stats.mtimeMs >= Date.now() - staleMs) {
+      throw Object.assign(new Error(`lock is held: ${lockPath}`), { code: "ELOCKED" });
+    }
+    if (!stats.isDirectory()) {
+      // openclaw 2026.2 locks with a plain file at the same path.
+      await unlink(lockPath);
+      return;
+    }
+  }
+  await removeIgnoringMissing(join(lockPath, LOCK_OWNER_FILE));
+  await rmdir(lockPath);
+}
+
+function removeLockPathSync(lockPath: string): void {
+  try {
+    fs.unlinkSync(join(lockPath, LOCK_OWNER_FILE));
+  } catch (error) {
+    if (errnoOf(error) !== "ENOENT") throw error;
+  }
+  fs.rmdirSync(lockPath);
+}
+
+function ownerRecord(): string {
+  return JSON.stringify({ pid: process.pid, host: hostname(), createdAt: Date.now() });
+}
+
+type Callback = (error: NodeJS.ErrnoException | null, ...results: unknown[]) => void;
+
+/**
+ * The file system proper-lockfile sees. `mkdir` records the owner inside the new lock directory
+ * before proper-lockfile reads the directory's mtime (a later write would change that mtime and
+ * make proper-lockfile think its lock was taken over); `rmdir` also removes openclaw's plain lock
+ * file and re-checks staleness. One shared object, so that proper-lockfile's mtime-precision
+ * probe runs once per process.
+ */
+const lockFileSystem = {
+  mkdir(path: string, callback: Callback): void {
+    fs.mkdir(path, (error) => {
+      if (error) return callback(error);
+      fs.writeFile(join(path, LOCK_OWNER_FILE), ownerRecord(), (writeError) => {
+        if (!writeError) return callback(null);
+        fs.rm(path, { recursive: true, force: true }, () => callback(writeError));
+      });
+    });
+  },
+  stat(path: string, callback: Callback): void {
+    fs.stat(path, callback);
+  },
+  utimes(path: string, atime: Date, mtime: Date, callback: Callback): void {
+    fs.utimes(path, atime, mtime, callback);
+  },
+  realpath(path: string, callback: Callback): void {
+    fs.realpath(path, callback);
+  },
+  rmdir(path: string, callback: Callback): void {
+    removeLockPath(path).then(
+      () => callback(null),
+      (error: NodeJS.ErrnoException) => callback(error),
+    );
+  },
+  // Called by proper-lockfile's exit handler for locks still held when the process exits.
+  rmdirSync(path: string): void {
+    removeLockPathSync(path);
+  },
+};
+
+/**
+ * Removes a clawkeep lock whose recorded owner ran on this host and is no longer alive (killed
+ * while holding it), so that a restart does not wait for the lock to go stale. Locks without an
+ * owner record (openclaw's file, or a directory being created right now) are left to the
+ * staleness rule.
+ *
+ * Unlinking the owner record arbitrates between several processes breaking the same lock: the
+ * record is read through an open handle, and only when the unlink took that very file (its link
+ * count dropped to zero) is the now empty directory removed. If another process replaced the lock
+ * in between, the unlink hit the new record and the directory is left alone.
+ */
+async function breakDeadOwnerLock(lockPath: string): Promise<boolean> {
+  const ownerPath = join(lockPath, LOCK_OWNER_FILE);
+  let handle: FileHandle;
+  try {
+    handle = await open(ownerPath, "r");
+  } catch (error) {
+    // ENOTDIR: openclaw's plain lock file.
+    if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") return false;
+    throw error;
+  }
+  try {
+    let owner: { pid?: unknown; host?: unknown };
+    try {
+      owner = JSON.parse(await handle.readFile("utf8")) as { pid?: unknown; host?: unknown };
+    } catch (error) {
+      // A record being written right now, or damaged: leave it to the staleness rule.
+      if (error instanceof SyntaxError) return false;
+      throw error;
+    }
+    if (owner.host !== hostname() || typeof owner.pid !== "number" || isProcessAlive(owner.pid)) {
+      return false;
+    }
+    try {
+      await unlink(ownerPath);
+    } catch (error) {
+      if (errnoOf(error) === "ENOENT") return false;
+      throw error;
+    }
+    if ((await handle.stat()).nlink !== 0) return false;
+    try {
+      await rmdir(lockPath);
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === "ENOENT" || code === "ENOTEMPTY" || code === "EEXIST") return false;
+      throw error;
+    }
+    return true;
+  } finally {
+    await handle.close();
+  }
+}
+
+function clampStaleMs(staleMs: number | undefined): number {
+  return Math.max(staleMs ?? DEFAULT_LOCK_STALE_MS, MIN_LOCK_STALE_MS);
+}
+
+function compromisedError(lockPath: string, cause: unknown): SessionsError {
+  return new SessionsError(
+    "STORE_LOCK_COMPROMISED",
+    `session store lock was lost while held: ${lockPath}`,
+    { details: { path: lockPath }, cause },
+  );
+}
+
+/**
+ * Takes the lock `<path>.lock` (a directory made by proper-lockfile; openclaw's plain lock file
+ * at the same path is waited for and broken only when stale). Returns the held lock and its
+ * release function. Throws `STORE_LOCKED` with the message
+ * `timeout acquiring session store lock: <path>.lock` when the lock stays busy for `timeoutMs`.
+ */
+export async function acquireFileLock(
+  path: string,
+  options: FileLockOptions = {},
+): Promise<{ lock: HeldFileLock; release: () => Promise<void> }> {
+  const lockPath = `${path}.lock`;
+  const timeoutMs = Math.max(options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, 0);
+  const staleMs = clampStaleMs(options.staleMs);
+  const controller = new AbortController();
+  let compromised: SessionsError | undefined;
+  const held: HeldFileLock = {
+    lockPath,
+    signal: controller.signal,
+    assertHeld() {
+      if (compromised !== undefined) throw compromised;
+    },
+  };
+
+  try {
+    await mkdir(dirname(lockPath), { recursive: true });
+  } catch (error) {
+    throw new SessionsError("STORE_IO", `cannot create the directory of ${lockPath}`, {
+      details: { path: lockPath, errno: errnoOf(error) },
+      cause: error,
+    });
+  }
+
+  const deadline = Date.now() + timeoutMs;
+  let delayMs = 5;
+  let releaseLock: () => Promise<void>;
+  for (;;) {
+    staleTimes.set(lockPath, staleMs);
+    try {
+      releaseLock = await lock(path, {
+        lockfilePath: lockPath,
+        realpath: false,
+        retries: 0,
+        stale: staleMs,
+        fs: lockFileSystem,
+        onCompromised(error) {
+          // The default handler throws inside a timer and would crash the process; instead the
+          // write in progress sees the abort and fails with STORE_LOCK_COMPROMISED.
+          compromised = compromisedError(lockPath, error);
+          controller.abort(compromised);
+        },
+      });
+      break;
+    } catch (error) {
+      if (errnoOf(error) !== "ELOCKED") {
+        throw new SessionsError("STORE_IO", `cannot take the lock ${lockPath}: ${String(error)}`, {
+          details: { path: lockPath, errno: errnoOf(error) },
+          cause: error,
+        });
+      }
+      if (await breakDeadOwnerLock(lockPath)) continue;
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) {
+        throw new SessionsError(
+          "STORE_LOCKED",
+          `timeout acquiring session store lock: ${lockPath}`,
+          {
+            details: { path: lockPath },
+            cause: error,
+          },
+        );
+      }
+      // Jitter keeps several waiting processes from polling in step.
+      const jittered = delayMs * (0.75 + Math.random() * 0.5);
+      await sleep(Math.min(jittered, remainingMs));
+      delayMs = Math.min(delayMs * 2, 50);
+    }
+  }
+
+  return {
+    lock: held,
+    async release() {
+      if (compromised !== undefined) return;
+      releasing.add(lockPath);
+      try {
+        await releaseLock();
+      } catch (error) {
+        // Compromised between the check above and now, or removed by someone else: nothing of
+        // ours is left to remove.
+        if (errnoOf(error) === "ERELEASED" || errnoOf(error) === "ENOENT") return;
+        throw new SessionsError("STORE_IO", `cannot release the lock ${lockPath}`, {
+          details: { path: lockPath, errno: errnoOf(error) },
+          cause: error,
+        });
+      } finally {
+        releasing.delete(lockPath);
+      }
+    },
+  };
+}
+
+/** Runs `fn` while holding `<path>.lock`; see {@link acquireFileLock}. Releases in `finally`. */
+export async function withFileLock<T>(
+  path: string,
+  fn: (lock: HeldFileLock) => T | Promise<T>,
+  options: FileLockOptions = {},
+): Promise<T> {
+  const { lock: held, release } = await acquireFileLock(path, options);
+  try {
+    return await fn(held);
+  } finally {
+    await release();
+  }
+}
+
+function numberOrUndefined(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * Reads who holds `<path>.lock`, for diagnostics (`clawkeep doctor`): a clawkeep lock directory
+ * records `{pid, host, createdAt}` in `owner.json`; openclaw's lock file holds
+ * `{"pid", "startedAt"}`. Returns `undefined` when nothing holds the lock; fields that cannot be
+ * read are `undefined`.
+ */
+export async function readFileLockOwner(path: string): Promise<FileLockOwner | undefined> {
+  const lockPath = `${path}.lock`;
+  let stats: fs.Stats;
+  try {
+    stats = await lstat(lockPath);
+  } catch (error) {
+    if (errnoOf(error) === "ENOENT") return undefined;
+    throw error;
+  }
+  const kind = stats.isDirectory() ? "directory" : "file";
+  let record: Record<string, unknown> = {};
+  try {
+    const text = await readFile(
+      kind === "directory" ? join(lockPath, LOCK_OWNER_FILE) : lockPath,
+      "utf8",
+    );
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null) record = parsed as Record<string, unknown>;
+  } catch (error) {
+    // A lock being released, or written by a crashed process, may have no readable owner.
+    if (!(error instanceof SyntaxError) && errnoOf(error) !== "ENOENT") throw error;
+  }
+  return {
+    kind,
+    lockPath,
+    pid: numberOrUndefined(record.pid),
+    host: typeof record.host === "string" ? record.host : undefined,
+    createdAt: numberOrUndefined(record.createdAt) ?? numberOrUndefined(record.startedAt),
+    mtimeMs: stats.mtimeMs,
+  };
+}

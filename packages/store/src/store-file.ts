@@ -1,0 +1,460 @@
+import type { FSWatcher } from "node:fs";
+import { mkdirSync, watch } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
+import { basename, dirname, resolve } from "node:path";
+import { SessionsError } from "@clawkeep/schema";
+import { removeOrphanedTempFiles, writeFileAtomically } from "./atomic-write.ts";
+import { resolveSessionCacheTtlMs } from "./cache-ttl.ts";
+import type { FileLockOptions, HeldFileLock } from "./file-lock.ts";
+import { acquireFileLock } from "./file-lock.ts";
+import { rotateSessionFile } from "./maintenance.ts";
+import type {
+  SessionStoreChange,
+  SessionStoreListener,
+  SessionStoreSnapshot,
+  SessionStoreWatchOptions,
+} from "./session-store-backend.ts";
+import type { WorkingStore } from "./store-draft.ts";
+import { StoreState } from "./store-draft.ts";
+import { diffSnapshots } from "./store-list.ts";
+import { parseStoreBytes } from "./store-parse.ts";
+import type { StoreHost, StoreSession } from "./update-queue.ts";
+import { StoreUpdateQueue } from "./update-queue.ts";
+
+/** The bytes of the store file as this process last read or wrote them. */
+interface DiskState {
+  exists: boolean;
+  bytes: Buffer;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+const MISSING: DiskState = { exists: false, bytes: Buffer.alloc(0), size: 0, mtimeMs: 0, ino: 0 };
+const EMPTY_STORE: SessionStoreSnapshot = Object.freeze({});
+const COMPARE_CHUNK_BYTES = 1024 * 1024;
+// Chunk buffers for comparing a file with the bytes last seen, reused across reads (each read
+// takes one for itself, so concurrent reads never share one).
+const scratchBuffers: Buffer[] = [];
+/** Orphaned temp files are looked for on the first write and then at most this often. */
+const TEMP_SWEEP_INTERVAL_MS = 60_000;
+
+function errnoOf(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function ioError(action: string, path: string, error: unknown): SessionsError {
+  if (SessionsError.isInstance(error)) return error;
+  return new SessionsError("STORE_IO", `cannot ${action} ${path}: ${(error as Error).message}`, {
+    details: { path, errno: errnoOf(error) },
+    cause: error,
+  });
+}
+
+async function openForReading(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, "r");
+  } catch (error) {
+    if (errnoOf(error) === "ENOENT") return undefined;
+    throw ioError("read", path, error);
+  }
+}
+
+async function readRange(
+  handle: FileHandle,
+  into: Buffer,
+  length: number,
+  position: number,
+): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(into, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+// Buffers allocated here for file contents, and only those, may be reused for a later write: a
+// small Buffer from `Buffer.from` can be a slice of Node's shared pool, which must never be
+// written into.
+const ownedBuffers = new WeakSet<ArrayBufferLike>();
+
+function ownedBuffer(size: number, capacity = size): Buffer {
+  const buffer = Buffer.allocUnsafeSlow(capacity);
+  ownedBuffers.add(buffer.buffer);
+  return buffer.subarray(0, size);
+}
+
+/**
+ * Reads the store file, unless its bytes equal `known` (same size, then the same bytes, compared
+ * in chunks without reading the whole file into new memory). Comparing the bytes themselves
+ * rather than mtime or inode is what makes this safe on ext4, where both can repeat.
+ */
+async function readIfChanged(
+  path: string,
+  known: DiskState | undefined,
+): Promise<DiskState | "unchanged"> {
+  const handle = await openForReading(path);
+  if (handle === undefined) return known?.exists === false ? "unchanged" : MISSING;
+  try {
+    const stats = await handle.stat();
+    const size = stats.size;
+    if (known?.exists === true && known.size === size) {
+      const chunk = scratchBuffers.pop() ?? Buffer.allocUnsafeSlow(COMPARE_CHUNK_BYTES);
+      let position = 0;
+      let equal = true;
+      try {
+        while (position < size) {
+          const length = Math.min(chunk.length, size - position);
+          const read = await readRange(handle, chunk, length, position);
+          if (
+            read !== length ||
+            chunk.compare(known.bytes, position, position + length, 0, length) !== 0
+          ) {
+            equal = false;
+            break;
+          }
+          position += length;
+        }
+      } finally {
+        scratchBuffers.push(chunk);
+      }
+      if (equal) {
+        known.mtimeMs = stats.mtimeMs;
+        known.ino = stats.ino;
+        return "unchanged";
+      }
+    }
+    const bytes = ownedBuffer(size);
+    const read = await readRange(handle, bytes, size, 0);
+    return {
+      exists: true,
+      bytes: read === size ? bytes : bytes.subarray(0, read),
+      size: read,
+      mtimeMs: stats.mtimeMs,
+      ino: stats.ino,
+    };
+  } catch (error) {
+    throw ioError("read", path, error);
+  } finally {
+    await handle.close();
+  }
+}
+
+function sameFile(
+  disk: DiskState,
+  stats: { size: number; mtimeMs: number; ino: number } | undefined,
+): boolean {
+  if (stats === undefined) return !disk.exists;
+  return (
+    disk.exists &&
+    disk.size === stats.size &&
+    disk.mtimeMs === stats.mtimeMs &&
+    disk.ino === stats.ino
+  );
+}
+
+interface Watcher {
+  listener: SessionStoreListener;
+  onError: ((error: unknown) => void) | undefined;
+}
+
+export interface LoadOptions {
+  skipCache?: boolean | undefined;
+  cacheTtlMs?: number | undefined;
+}
+
+const EMPTY_STATE_KEYS: readonly string[] = Object.freeze([]);
+
+function parsedState(storePath: string, disk: DiskState): StoreState {
+  if (!disk.exists) return StoreState.of(EMPTY_STORE, EMPTY_STATE_KEYS);
+  const parsed = parseStoreBytes(storePath, disk.bytes);
+  return StoreState.of(parsed.snapshot, parsed.keys);
+}
+
+/**
+ * Everything this process knows about one store file, shared by every API call and backend
+ * instance for that path: the current state with its bytes and layout, the write queue and the
+ * watchers.
+ */
+export class FileStoreCore implements StoreHost {
+  readonly storePath: string;
+  readonly label: string;
+  readonly queue: StoreUpdateQueue;
+  private state: StoreState | undefined;
+  private disk: DiskState | undefined;
+  private loadedAt = 0;
+  // The buffer of the previous write, reused for the next one: a store rewritten many times
+  // then costs no new allocation (and no garbage collection of file-sized buffers) per write.
+  private spare: Buffer | undefined;
+  // Readers comparing against `disk.bytes` right now; while any runs, no buffer is reused.
+  private pinned = 0;
+  private lastTempSweep = Number.NEGATIVE_INFINITY;
+  private readonly watchers = new Set<Watcher>();
+  private watcher: FSWatcher | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private watchDebounceMs = 50;
+
+  constructor(storePath: string) {
+    this.storePath = storePath;
+    this.label = storePath;
+    this.queue = new StoreUpdateQueue(this);
+  }
+
+  /** Reads unless the file holds the bytes last seen, keeping the buffer pinned meanwhile. */
+  private async readPinned(): Promise<DiskState | "unchanged"> {
+    this.pinned += 1;
+    try {
+      return await readIfChanged(this.storePath, this.disk);
+    } finally {
+      this.pinned -= 1;
+    }
+  }
+
+  /** The current state, from the cache when it is valid. */
+  async load(options: LoadOptions = {}): Promise<StoreState> {
+    const ttl = options.cacheTtlMs ?? resolveSessionCacheTtlMs();
+    const cached = this.state;
+    if (
+      options.skipCache !== true &&
+      ttl > 0 &&
+      cached !== undefined &&
+      this.disk !== undefined &&
+      Date.now() - this.loadedAt <= ttl
+    ) {
+      let stats: { size: number; mtimeMs: number; ino: number } | undefined;
+      try {
+        stats = await stat(this.storePath);
+      } catch (error) {
+        if (errnoOf(error) !== "ENOENT") throw ioError("read", this.storePath, error);
+      }
+      if (sameFile(this.disk, stats)) return cached;
+    }
+    const read = await this.readPinned();
+    if (read === "unchanged" && cached !== undefined && this.state === cached) {
+      if (options.skipCache !== true) this.loadedAt = Date.now();
+      return cached;
+    }
+    const disk = read === "unchanged" ? MISSING : read;
+    const state = parsedState(this.storePath, disk);
+    if (options.skipCache !== true) this.adopt(disk, state);
+    return state;
+  }
+
+  /** Makes a state read from disk the current one and tells watchers what changed. */
+  private adopt(disk: DiskState, state: StoreState): void {
+    const previous = this.state;
+    this.disk = disk;
+    this.state = state;
+    this.loadedAt = Date.now();
+    if (previous !== undefined && this.watchers.size > 0) {
+      const change = diffSnapshots(previous.snapshot(), state.snapshot());
+      if (change.created.length + change.patched.length + change.deleted.length > 0) {
+        this.emit(change);
+      }
+    }
+  }
+
+  /** Forgets the cached state; the next read goes to the disk. */
+  invalidate(): void {
+    this.state = undefined;
+    this.disk = undefined;
+    this.spare = undefined;
+    this.loadedAt = 0;
+  }
+
+  async open(options: FileLockOptions): Promise<StoreSession> {
+    const { lock, release } = await acquireFileLock(this.storePath, options);
+    let base: StoreState;
+    try {
+      // Fresh under the lock: re-read unless the file holds exactly the bytes last seen.
+      const read = await readIfChanged(this.storePath, this.disk);
+      if (read !== "unchanged" || this.state === undefined) {
+        const disk = read === "unchanged" ? MISSING : read;
+        this.adopt(disk, parsedState(this.storePath, disk));
+      }
+      base = this.state as StoreState;
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    return {
+      base,
+      commit: (working, rotateBytes) => this.commit(working, lock, rotateBytes),
+      release,
+    };
+  }
+
+  async exclusive<T>(
+    fn: (lock: HeldFileLock) => T | Promise<T>,
+    options: FileLockOptions,
+  ): Promise<T> {
+    const { lock, release } = await acquireFileLock(this.storePath, options);
+    try {
+      return await fn(lock);
+    } finally {
+      await release();
+    }
+  }
+
+  /** A buffer of exactly `size` bytes for the next file, reusing the previous write's. */
+  private bufferFor(size: number): Buffer {
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare !== undefined && spare.length >= size && this.pinned === 0) {
+      return spare.subarray(0, size);
+    }
+    // Room to grow, so that a store gaining entries does not allocate on every write.
+    return ownedBuffer(size, Math.ceil(size * 1.25) + 4096);
+  }
+
+  private async commit(
+    working: WorkingStore,
+    lock: HeldFileLock,
+    rotateBytes: number | undefined,
+  ): Promise<StoreState> {
+    if (working.isEmpty()) return working.base;
+    const next = working.build();
+    const layout = working.layout(next, (size) => this.bufferFor(size));
+    const disk = this.disk ?? MISSING;
+    // A patch or reassembly already compared with the previous bytes; a full serialisation
+    // (the first write after a read) is compared here.
+    const unchanged =
+      layout === undefined ||
+      (working.base.layout === undefined && disk.exists && layout.bytes.equals(disk.bytes));
+    if (unchanged) return working.base;
+    next.layout = layout;
+
+    if (rotateBytes !== undefined) {
+      await rotateSessionFile(this.storePath, { rotateBytes, keepOriginal: true });
+    }
+    if (Date.now() - this.lastTempSweep >= TEMP_SWEEP_INTERVAL_MS) {
+      await removeOrphanedTempFiles(this.storePath);
+      this.lastTempSweep = Date.now();
+    }
+    lock.assertHeld();
+    const written = await writeFileAtomically(this.storePath, layout.bytes, {
+      signal: lock.signal,
+    });
+    const previousBytes = disk.bytes;
+    this.disk = {
+      exists: true,
+      bytes: layout.bytes,
+      size: written.size,
+      mtimeMs: written.mtimeMs,
+      ino: written.ino,
+    };
+    this.state = next;
+    this.loadedAt = Date.now();
+    // The previous file's buffer is referenced by nothing current any more.
+    const previous = previousBytes.buffer;
+    if (previous !== layout.bytes.buffer && ownedBuffers.has(previous)) {
+      this.spare = Buffer.from(previous, 0, previous.byteLength);
+    }
+    if (this.watchers.size > 0) this.emit(working.describe(next.snapshot()));
+    return next;
+  }
+
+  private emit(change: SessionStoreChange): void {
+    for (const watcher of this.watchers) {
+      try {
+        watcher.listener(change);
+      } catch (error) {
+        // A failing listener must not undo a commit or starve the other listeners.
+        watcher.onError?.(error);
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` after every change of the file. The directory is watched rather than the
+   * file, because every write replaces the file by a rename, which silences a file watcher.
+   */
+  watch(
+    listener: SessionStoreListener,
+    options: SessionStoreWatchOptions & { debounceMs?: number } = {},
+  ): () => void {
+    const watcher: Watcher = { listener, onError: options.onError };
+    this.watchers.add(watcher);
+    if (options.debounceMs !== undefined) this.watchDebounceMs = options.debounceMs;
+    if (this.watcher === undefined) this.startWatching();
+    return () => {
+      this.watchers.delete(watcher);
+      if (this.watchers.size === 0) this.stopWatching();
+    };
+  }
+
+  private startWatching(): void {
+    const dir = dirname(this.storePath);
+    const name = basename(this.storePath);
+    try {
+      mkdirSync(dir, { recursive: true });
+      this.watcher = watch(dir, { persistent: false }, (_event, filename) => {
+        if (filename === null || filename === name) this.scheduleRefresh();
+      });
+    } catch (error) {
+      throw ioError("watch", dir, error);
+    }
+    this.watcher.on("error", (error) => {
+      for (const watcher of this.watchers) watcher.onError?.(error);
+    });
+    // A first read gives the watchers a state to compare later changes with.
+    if (this.state === undefined) this.scheduleRefresh();
+  }
+
+  private stopWatching(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.watchTimer !== undefined) clearTimeout(this.watchTimer);
+    this.watchTimer = undefined;
+  }
+
+  private scheduleRefresh(): void {
+    if (this.watchTimer !== undefined) clearTimeout(this.watchTimer);
+    this.watchTimer = setTimeout(() => {
+      this.watchTimer = undefined;
+      // A batch of this process is writing: its commit reports its own change, and the event
+      // caused by its rename must not be reported a second time. Look again afterwards.
+      if (this.queue.busy) {
+        this.scheduleRefresh();
+        return;
+      }
+      this.refreshForWatchers().catch((error: unknown) => {
+        for (const watcher of this.watchers) watcher.onError?.(error);
+      });
+    }, this.watchDebounceMs);
+    this.watchTimer.unref();
+  }
+
+  private async refreshForWatchers(): Promise<void> {
+    if (this.watchers.size === 0) return;
+    const read = await this.readPinned();
+    if (read === "unchanged" && this.state !== undefined) return;
+    const disk = read === "unchanged" ? MISSING : read;
+    this.adopt(disk, parsedState(this.storePath, disk));
+  }
+}
+
+const cores = new Map<string, FileStoreCore>();
+
+/** The shared state of the store at `storePath` (resolved to an absolute path). */
+export function getFileStoreCore(storePath: string): FileStoreCore {
+  const path = resolve(storePath);
+  let core = cores.get(path);
+  if (core === undefined) {
+    core = new FileStoreCore(path);
+    cores.set(path, core);
+  }
+  return core;
+}
+
+/** Drops the cached state of one store, or of every store. */
+export function invalidateFileStoreCaches(storePath?: string): void {
+  if (storePath === undefined) {
+    for (const core of cores.values()) core.invalidate();
+    return;
+  }
+  cores.get(resolve(storePath))?.invalidate();
+}
