@@ -8,9 +8,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtemp, open, rm, unlink, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
 const SIZES = [1_000, 10_000, 50_000];
+const SETTLE_MS = 30;
 
 /** Deterministic pseudo-random numbers (mulberry32). */
 function random(seed) {
@@ -136,11 +138,13 @@ async function measureSize(size) {
     const firstUpdate = await time(() => store.updateSessionStore(storePath, patch(keys[0])));
 
     // Baseline and update alternate, so that load from other processes on the machine hits
-    // both alike.
+    // both alike. A pause before each keeps the background work of one (the kernel freeing the
+    // file an update replaced, after the update has returned) out of the other.
     const baseline = [];
     const single = [];
     for (let round = 1; round <= 15; round += 1) {
       const path = join(dir, `baseline-${round}.json`);
+      await sleep(SETTLE_MS);
       baseline.push(
         await time(async () => {
           const handle = await open(path, "w");
@@ -150,6 +154,7 @@ async function measureSize(size) {
         }),
       );
       await unlink(path);
+      await sleep(SETTLE_MS);
       single.push(await time(() => store.updateSessionStore(storePath, patch(keys[round]))));
     }
 

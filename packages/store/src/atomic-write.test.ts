@@ -3,7 +3,12 @@ import { readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { testdir } from "@clawkeep/test-utils";
 import { describe, expect, it } from "vitest";
-import { fsyncDirectory, removeOrphanedTempFiles, writeFileAtomically } from "./atomic-write.ts";
+import {
+  fsyncDirectory,
+  removeOrphanedTempFiles,
+  stageAtomicWrite,
+  writeFileAtomically,
+} from "./atomic-write.ts";
 
 describe("writeFileAtomically", () => {
   it("creates and replaces a file with mode 0600, leaving no temp file", async () => {
@@ -46,6 +51,46 @@ describe("writeFileAtomically", () => {
     const error = await writeFileAtomically(target, "{}").catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: "STORE_IO", details: { path: target, errno: "ENOENT" } });
     expect((error as Error).message).toContain(target);
+  });
+});
+
+describe("stageAtomicWrite", () => {
+  it("writes pieces to a temp file that only the commit makes visible", async () => {
+    const dir = await testdir({ "sessions.json": "old" });
+    const target = join(dir, "sessions.json");
+    const overlapped: string[] = [];
+    const staged = await stageAtomicWrite(
+      target,
+      [Buffer.from("{"), Buffer.alloc(0), Buffer.from("}")],
+      {
+        duringWrite: () => overlapped.push("ran"),
+      },
+    );
+    expect(overlapped).toEqual(["ran"]);
+    expect(await readFile(target, "utf8")).toBe("old");
+    expect(readdirSync(dir)).toHaveLength(2);
+    expect(await staged.commit()).toMatchObject({ path: target, size: 2 });
+    expect(await readFile(target, "utf8")).toBe("{}");
+    expect(readdirSync(dir)).toEqual(["sessions.json"]);
+    await staged.discard();
+    expect(await readFile(target, "utf8")).toBe("{}");
+  });
+
+  it("removes the temp file on discard and when the work during the write fails", async () => {
+    const dir = await testdir({ "sessions.json": "old" });
+    const target = join(dir, "sessions.json");
+    const staged = await stageAtomicWrite(target, "new");
+    await staged.discard();
+    await expect(staged.commit()).rejects.toThrow(/already committed or discarded/);
+    const failure = new Error("copy failed");
+    const error = await stageAtomicWrite(target, "new", {
+      duringWrite: () => {
+        throw failure;
+      },
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "STORE_IO", cause: failure });
+    expect(await readFile(target, "utf8")).toBe("old");
+    expect(readdirSync(dir)).toEqual(["sessions.json"]);
   });
 });
 

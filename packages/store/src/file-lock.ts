@@ -200,6 +200,17 @@ async function breakDeadOwnerLock(lockPath: string): Promise<boolean> {
   }
 }
 
+async function makeLockDirectory(lockPath: string): Promise<void> {
+  try {
+    await mkdir(dirname(lockPath), { recursive: true });
+  } catch (error) {
+    throw new SessionsError("STORE_IO", `cannot create the directory of ${lockPath}`, {
+      details: { path: lockPath, errno: errnoOf(error) },
+      cause: error,
+    });
+  }
+}
+
 function clampStaleMs(staleMs: number | undefined): number {
   return Math.max(staleMs ?? DEFAULT_LOCK_STALE_MS, MIN_LOCK_STALE_MS);
 }
@@ -235,17 +246,9 @@ export async function acquireFileLock(
     },
   };
 
-  try {
-    await mkdir(dirname(lockPath), { recursive: true });
-  } catch (error) {
-    throw new SessionsError("STORE_IO", `cannot create the directory of ${lockPath}`, {
-      details: { path: lockPath, errno: errnoOf(error) },
-      cause: error,
-    });
-  }
-
   const deadline = Date.now() + timeoutMs;
   let delayMs = 5;
+  let madeDirectory = false;
   let releaseLock: () => Promise<void>;
   for (;;) {
     staleTimes.set(lockPath, staleMs);
@@ -265,6 +268,12 @@ export async function acquireFileLock(
       });
       break;
     } catch (error) {
+      // The directory is created only when missing, which saves a system call on every lock.
+      if (errnoOf(error) === "ENOENT" && !madeDirectory) {
+        madeDirectory = true;
+        await makeLockDirectory(lockPath);
+        continue;
+      }
       if (errnoOf(error) !== "ELOCKED") {
         throw new SessionsError("STORE_IO", `cannot take the lock ${lockPath}: ${String(error)}`, {
           details: { path: lockPath, errno: errnoOf(error) },

@@ -161,7 +161,10 @@ export interface SessionMaintenancePolicy {
    * update, whose write has already happened.
    */
   onRemoved?: (removed: RemovedSessionEntry[]) => void | Promise<void>;
-  /** Called in `warn` mode when the active session would be pruned or capped. */
+  /**
+   * Called in `warn` mode when the active session would be pruned or capped, once the update's
+   * write is done (with the state it was made on). Its error rejects the update.
+   */
   onWarn?: (warning: SessionMaintenanceWarning) => void;
   /** Clock for the prune cutoff and backup names. @default Date.now */
   now?: () => number;

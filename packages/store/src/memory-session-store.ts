@@ -45,21 +45,30 @@ export function createMemorySessionStore(
   const host: StoreHost = {
     label: "memory",
     async open(): Promise<StoreSession> {
+      // Nothing else changes this store: the base is always current.
       return {
         base: state,
-        async commit(working) {
-          if (working.isEmpty()) return state;
-          state = working.build();
-          if (watchers.size === 0) return state;
-          const change = working.describe(state.snapshot());
-          for (const watcher of watchers) {
-            try {
-              watcher.listener(change);
-            } catch (error) {
-              watcher.onError?.(error);
-            }
-          }
-          return state;
+        async verify() {
+          return undefined;
+        },
+        async stage(working) {
+          return {
+            async commit() {
+              if (working.isEmpty()) return state;
+              state = working.build();
+              if (watchers.size === 0) return state;
+              const change = working.describe(state.snapshot());
+              for (const watcher of watchers) {
+                try {
+                  watcher.listener(change);
+                } catch (error) {
+                  watcher.onError?.(error);
+                }
+              }
+              return state;
+            },
+            async discard() {},
+          };
         },
         async release() {},
       };

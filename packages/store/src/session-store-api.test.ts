@@ -401,6 +401,96 @@ describe("updateSessionStore", () => {
     expect(JSON.parse(await readFile(storePath, "utf8")).counter.count).toBe(8);
   });
 
+  it("acts on the fresh state when the file changed behind the cache between two updates", async () => {
+    const storePath = await storeWith({ a: entry("s-a", 1) });
+    await updateSessionStore(storePath, (store) => {
+      store.b = entry("s-b", 2);
+    });
+    // Another writer (here a plain write, bypassing this process's cache) changes one entry and
+    // adds another.
+    await writeFile(
+      storePath,
+      JSON.stringify({ a: entry("s-a", 10), b: entry("s-b", 2), c: entry("s-c", 3) }, null, 2),
+    );
+    const seen: string[][] = [];
+    const result = await updateSessionStore(storePath, (store) => {
+      seen.push(Object.keys(store));
+      store.d = entry("s-d", (store.a?.updatedAt ?? 0) + 1);
+      return Object.keys(store).join(",");
+    });
+    // The first run, on the cached state, overlapped the check of the file; the check found the
+    // change and the mutator ran again on the fresh state, whose result alone counts.
+    expect(seen).toEqual([
+      ["a", "b"],
+      ["a", "b", "c"],
+    ]);
+    expect(result).toBe("a,b,c,d");
+    const written = JSON.parse(await readFile(storePath, "utf8")) as Record<string, SessionEntry>;
+    expect(Object.keys(written)).toEqual(["a", "b", "c", "d"]);
+    expect(written.a?.updatedAt).toBe(10);
+    expect(written.d?.updatedAt).toBe(11);
+    expect((await loadSessionStore(storePath)).c).toEqual(entry("s-c", 3));
+    expect(leftovers(storePath)).toEqual([]);
+
+    // Someone else is writing this store: the next update waits for its check instead of
+    // running (and writing) on a cached state that is probably stale again.
+    await writeFile(storePath, JSON.stringify({ e: entry("s-e", 5) }, null, 2));
+    const runs: string[][] = [];
+    await updateSessionStore(storePath, (store) => {
+      runs.push(Object.keys(store));
+      store.f = entry("s-f", 6);
+    });
+    expect(runs).toEqual([["e"]]);
+    expect(Object.keys(JSON.parse(await readFile(storePath, "utf8")))).toEqual(["e", "f"]);
+  });
+
+  it("takes each mutator's outcome from the run on the fresh state only", async () => {
+    const storePath = await storeWith({ a: entry("s-a", 1) });
+    await loadSessionStore(storePath);
+    await writeFile(storePath, JSON.stringify({ b: entry("s-b", 2) }, null, 2));
+    const needsB = updateSessionStore(storePath, (store) => {
+      if (store.b === undefined) throw new Error("no b");
+      store.b = { ...store.b, label: "seen" };
+      return "b found";
+    });
+    const needsA = updateSessionStore(storePath, (store) => {
+      if (store.a === undefined) throw new Error("no a");
+      store.a = { ...store.a, label: "seen" };
+      return "a found";
+    });
+    const adds = updateSessionStore(storePath, (store) => {
+      store.c = entry("s-c", 3);
+      return Object.keys(store).length;
+    });
+    // Threw on the cached state, not on the fresh one: resolves. The reverse: rejects, alone.
+    await expect(needsB).resolves.toBe("b found");
+    await expect(needsA).rejects.toThrow("no a");
+    await expect(adds).resolves.toBe(2);
+    expect(JSON.parse(await readFile(storePath, "utf8"))).toEqual({
+      b: entry("s-b", 2, { label: "seen" }),
+      c: entry("s-c", 3),
+    });
+    expect(leftovers(storePath)).toEqual([]);
+  });
+
+  it("leaves a store made corrupt behind the cache untouched, with no temp file", async () => {
+    const storePath = await storeWith({ a: entry("s-a", 1) });
+    await loadSessionStore(storePath);
+    const broken = '{\n  "a": {\n    "sessionId": "s-a",\n';
+    await writeFile(storePath, broken);
+    const runs: string[] = [];
+    await expect(
+      updateSessionStore(storePath, (store) => {
+        runs.push(Object.keys(store).join(","));
+        store.b = entry("s-b", 2);
+      }),
+    ).rejects.toMatchObject({ code: "STORE_CORRUPT" });
+    // It ran on the cached state while the file was being checked; nothing of it was committed.
+    expect(runs).toEqual(["a"]);
+    expect(await readFile(storePath, "utf8")).toBe(broken);
+    expect(leftovers(storePath)).toEqual([]);
+  });
+
   it("removes temp files of dead writers and keeps those of live ones", async () => {
     const storePath = await storeWith({});
     const dir = join(storePath, "..");
@@ -491,7 +581,7 @@ describe("updateSessionStoreEntry", () => {
     await loadSessionStore(storePath);
     await rewriteUnnoticeably(storePath, { a: entry("s-a", 100, { label: "two" }) });
     const seen: string[] = [];
-    await updateSessionStoreEntry({
+    const committed = await updateSessionStoreEntry({
       storePath,
       sessionKey: "a",
       update: (current) => {
@@ -499,7 +589,10 @@ describe("updateSessionStoreEntry", () => {
         return { thinkingLevel: "low" };
       },
     });
-    expect(seen).toEqual(["two"]);
+    // The first run, on the cached entry, overlaps the check of the file; the check finds the
+    // rewrite and the update runs again on the fresh entry, which alone is committed.
+    expect(seen).toEqual(["one", "two"]);
+    expect(committed).toMatchObject({ label: "two", thinkingLevel: "low" });
     expect(JSON.parse(await readFile(storePath, "utf8")).a).toMatchObject({
       label: "two",
       thinkingLevel: "low",

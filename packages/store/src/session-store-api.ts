@@ -75,10 +75,17 @@ export async function saveSessionStore(
 }
 
 /**
- * Read-modify-write under the lock: re-reads the file unless its bytes are the ones last seen,
- * runs `mutator` on a draft (see `SessionStoreMutator`), writes atomically and durably only if
- * the bytes changed, and resolves to the mutator's result. Concurrent calls in this process
- * share one lock and one write; a mutator that throws rejects its own call only.
+ * Read-modify-write under the lock: runs `mutator` on a draft (see `SessionStoreMutator`) of the
+ * store as it is in the file, writes atomically and durably only if the bytes changed, and
+ * resolves to the mutator's result. Concurrent calls in this process share one lock and one
+ * write; a mutator that throws rejects its own call only.
+ *
+ * Under the lock the file is compared with the bytes this process last read or wrote. That
+ * check overlaps the work: the mutator runs on the cached state and the result is written to a
+ * temp file meanwhile, and the rename waits for the check. When the file has changed (another
+ * process wrote it), the temp file is dropped and the mutator runs again on the fresh state, so
+ * **a mutator may run more than once**: it must act only on the draft it is given and return its
+ * result, which is taken from its last run.
  */
 export async function updateSessionStore<T>(
   storePath: string,
@@ -93,7 +100,9 @@ export interface UpdateSessionStoreEntryParams extends SessionStoreWriteOptions 
   sessionKey: string;
   /**
    * Receives the current (frozen) entry, read fresh under the lock, and returns a patch to merge
-   * with `mergeSessionEntry`, or `null` to leave the entry as it is.
+   * with `mergeSessionEntry`, or `null` to leave the entry as it is. Like a mutator of
+   * `updateSessionStore`, it may run twice (first on the cached entry) when another process
+   * changed the store; only the run on the fresh entry counts.
    */
   update: (
     entry: SessionEntry,

@@ -14,6 +14,11 @@ export type SessionStoreSnapshot = Readonly<SessionStore>;
  * (copy-on-write of the entries the mutator touches, never of the whole store). The changes are
  * committed only when the mutator returns (or its promise resolves); when it throws, they are
  * dropped and nothing is written for it. The draft is revoked once the mutator has settled.
+ *
+ * A mutator may run more than once for one update: the file backend runs it on its cached state
+ * while it checks the file, and again on the fresh state when another process has changed the
+ * store. Only the last run counts (its changes, its result or its error), so a mutator must act
+ * only on the draft it is given and return its result, without side effects elsewhere.
  */
 export type SessionStoreMutator<T> = (draft: SessionStore) => T | Promise<T>;
 
@@ -97,7 +102,8 @@ export interface SessionStoreBackend {
   snapshot(): Promise<SessionStoreSnapshot>;
   /**
    * Applies `mutator` to a fresh view of the store and commits its changes atomically; resolves
-   * to the mutator's result once the change is durable.
+   * to the mutator's result once the change is durable. The mutator may run more than once; see
+   * {@link SessionStoreMutator}.
    */
   update<T>(mutator: SessionStoreMutator<T>): Promise<T>;
   /** Removes these keys; resolves to the keys that existed and were removed. */

@@ -2,8 +2,15 @@ import type { SessionEntry, SessionStore } from "@clawkeep/schema";
 import { normalizeSessionEntryDelivery, SessionsError } from "@clawkeep/schema";
 import { copyJsonValue, deepFreeze, isJsonObject, setOwnProperty } from "./json-utils.ts";
 import type { SessionStoreChange, SessionStoreSnapshot } from "./session-store-backend.ts";
-import type { BufferSource, LayoutMember, ReplacedMember, StoreLayout } from "./store-serialize.ts";
-import { assembleStore, patchLayout, serializeMember, serializeStore } from "./store-serialize.ts";
+import type { LayoutMember, LayoutPlan, ReplacedMember, StoreLayout } from "./store-serialize.ts";
+import {
+  planAssembly,
+  planEquals,
+  planOfLayout,
+  planPatch,
+  serializeMember,
+  serializeStore,
+} from "./store-serialize.ts";
 
 /** The committed value of a changed key: the frozen entry and its serialised member text. */
 export interface EntryChange {
@@ -226,13 +233,15 @@ export class WorkingStore {
   }
 
   /**
-   * The byte layout of `next` (built by {@link build}) from the base's layout: a patch when keys
+   * The plan of `next`'s bytes (see {@link LayoutPlan}), from the base's layout: a patch when keys
    * were only changed or appended, else a reassembly, else (no base layout, right after a read)
    * a full serialisation. `undefined` when the bytes would not change.
    */
-  layout(next: StoreState, source: BufferSource): StoreLayout | undefined {
+  layout(next: StoreState): LayoutPlan | undefined {
     const previous = this.base.layout;
-    if (previous === undefined) return serializeStore(next.snapshot(), next.keys.length);
+    if (previous === undefined) {
+      return planOfLayout(serializeStore(next.snapshot(), next.keys.length));
+    }
     if (this.order === undefined && !this.removedAny()) {
       const replaced: ReplacedMember[] = [];
       const appended: Buffer[] = [];
@@ -250,7 +259,7 @@ export class WorkingStore {
       }
       if (replaced.length === 0 && appended.length === 0) return undefined;
       replaced.sort((left, right) => left.index - right.index);
-      return patchLayout(previous, replaced, appended, source);
+      return planPatch(previous, replaced, appended);
     }
     const members = next.keys.map((key, position): LayoutMember => {
       const entry = next.entries[position];
@@ -262,8 +271,8 @@ export class WorkingStore {
       const member = isEntryChange(change) ? change.member : serializeMember(key, entry).member;
       return { piece: Buffer.from(member) };
     });
-    const assembled = assembleStore(members, previous, source);
-    return assembled.bytes.equals(previous.bytes) ? undefined : assembled;
+    const plan = planAssembly(members, previous);
+    return planEquals(plan, previous.bytes) ? undefined : plan;
   }
 
   private removedAny(): boolean {

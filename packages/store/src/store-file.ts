@@ -4,7 +4,8 @@ import type { FileHandle } from "node:fs/promises";
 import { open, stat } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { SessionsError } from "@clawkeep/schema";
-import { removeOrphanedTempFiles, writeFileAtomically } from "./atomic-write.ts";
+import type { StagedAtomicWrite } from "./atomic-write.ts";
+import { removeOrphanedTempFiles, stageAtomicWrite } from "./atomic-write.ts";
 import { resolveSessionCacheTtlMs } from "./cache-ttl.ts";
 import type { FileLockOptions, HeldFileLock } from "./file-lock.ts";
 import { acquireFileLock } from "./file-lock.ts";
@@ -19,7 +20,9 @@ import type { WorkingStore } from "./store-draft.ts";
 import { StoreState } from "./store-draft.ts";
 import { diffSnapshots } from "./store-list.ts";
 import { parseStoreBytes } from "./store-parse.ts";
-import type { StoreHost, StoreSession } from "./update-queue.ts";
+import type { StoreLayout } from "./store-serialize.ts";
+import { materializeLayout, planEquals } from "./store-serialize.ts";
+import type { StagedCommit, StoreHost, StoreSession } from "./update-queue.ts";
 import { StoreUpdateQueue } from "./update-queue.ts";
 
 /** The bytes of the store file as this process last read or wrote them. */
@@ -88,15 +91,16 @@ function ownedBuffer(size: number, capacity = size): Buffer {
 }
 
 /**
- * Reads the store file, unless its bytes equal `known` (same size, then the same bytes, compared
- * in chunks without reading the whole file into new memory). Comparing the bytes themselves
- * rather than mtime or inode is what makes this safe on ext4, where both can repeat.
+ * Reads the open store file, unless its bytes equal `known` (same size, then the same bytes,
+ * compared in chunks without reading the whole file into new memory). Comparing the bytes
+ * themselves rather than mtime or inode is what makes this safe on ext4, where both can repeat.
+ * `handle` is `undefined` when the file does not exist.
  */
-async function readIfChanged(
+async function readOpenFile(
   path: string,
+  handle: FileHandle | undefined,
   known: DiskState | undefined,
 ): Promise<DiskState | "unchanged"> {
-  const handle = await openForReading(path);
   if (handle === undefined) return known?.exists === false ? "unchanged" : MISSING;
   try {
     const stats = await handle.stat();
@@ -138,9 +142,55 @@ async function readIfChanged(
     };
   } catch (error) {
     throw ioError("read", path, error);
-  } finally {
-    await handle.close();
   }
+}
+
+/** The store file as found: its bytes (or that they are `known`), and the file still open. */
+interface Examined {
+  read: DiskState | "unchanged";
+  handle: FileHandle | undefined;
+}
+
+async function examine(path: string, known: DiskState | undefined): Promise<Examined> {
+  const handle = await openForReading(path);
+  try {
+    return { read: await readOpenFile(path, handle, known), handle };
+  } catch (error) {
+    await handle?.close();
+    throw error;
+  }
+}
+
+/** {@link readOpenFile} of the file at `path`, closed afterwards. */
+async function readIfChanged(
+  path: string,
+  known: DiskState | undefined,
+): Promise<DiskState | "unchanged"> {
+  const { read, handle } = await examine(path, known);
+  await handle?.close();
+  return read;
+}
+
+/**
+ * Closes the last handle of a store file that a commit has replaced. The kernel frees a file's
+ * data when its last name and handle are gone, which takes milliseconds for a store of many
+ * megabytes. Holding the handle across the rename moves that cost out of the rename, inside the
+ * lock, to this close, which runs on the thread pool after the lock is released and which nobody
+ * waits for. A crash closes the handle all the same: nothing is left behind.
+ */
+function closeReplacedFile(handle: FileHandle): void {
+  void handle.close().catch(() => {
+    // A read-only handle: closing it cannot lose data, and there is nothing to undo.
+  });
+}
+
+type Settled<T> = { value: T } | { error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
 }
 
 function sameFile(
@@ -192,6 +242,8 @@ export class FileStoreCore implements StoreHost {
   // Readers comparing against `disk.bytes` right now; while any runs, no buffer is reused.
   private pinned = 0;
   private lastTempSweep = Number.NEGATIVE_INFINITY;
+  // The last check under the lock found the file changed behind the cache.
+  private writtenByOthers = false;
   private readonly watchers = new Set<Watcher>();
   private watcher: FSWatcher | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
@@ -265,26 +317,79 @@ export class FileStoreCore implements StoreHost {
     this.loadedAt = 0;
   }
 
+  /**
+   * Takes the lock and starts comparing the file with the bytes last seen. With a cached state
+   * the batch runs on it meanwhile (see {@link StoreSession}); without one it waits for the read.
+   */
   async open(options: FileLockOptions): Promise<StoreSession> {
     const { lock, release } = await acquireFileLock(this.storePath, options);
-    let base: StoreState;
-    try {
-      // Fresh under the lock: re-read unless the file holds exactly the bytes last seen.
-      const read = await readIfChanged(this.storePath, this.disk);
-      if (read !== "unchanged" || this.state === undefined) {
-        const disk = read === "unchanged" ? MISSING : read;
-        this.adopt(disk, parsedState(this.storePath, disk));
-      }
-      base = this.state as StoreState;
-    } catch (error) {
-      await release();
-      throw error;
-    }
-    return {
-      base,
-      commit: (working, rotateBytes) => this.commit(working, lock, rotateBytes),
-      release,
+    const known = this.disk;
+    let base = known === undefined ? undefined : this.state;
+    let disk = known ?? MISSING;
+    let pending: Promise<Settled<Examined>> | undefined = settle(examine(this.storePath, known));
+    // The store file as found under the lock, kept open until the batch ends (see
+    // closeReplacedFile), and the same file once a commit has replaced it.
+    let file: FileHandle | undefined;
+    let replaced: FileHandle | undefined;
+
+    const session: StoreSession = {
+      get base() {
+        return base as StoreState;
+      },
+      verify: async () => {
+        if (pending === undefined) return undefined;
+        const outcome = await pending;
+        pending = undefined;
+        if ("error" in outcome) throw outcome.error;
+        file = outcome.value.handle;
+        const read = outcome.value.read;
+        if (known !== undefined) this.writtenByOthers = read !== "unchanged";
+        if (read === "unchanged" && base !== undefined) return undefined;
+        disk = read === "unchanged" ? MISSING : read;
+        base = parsedState(this.storePath, disk);
+        this.adopt(disk, base);
+        return base;
+      },
+      stage: async (working, rotateBytes) => {
+        const staged = await this.stage(working, disk, lock, rotateBytes);
+        return {
+          commit: async () => {
+            const committed = await staged.commit();
+            if (committed !== working.base) {
+              replaced = file;
+              file = undefined;
+            }
+            return committed;
+          },
+          discard: () => staged.discard(),
+        };
+      },
+      release: async () => {
+        try {
+          // The read must not outlive the lock.
+          const outcome = await pending;
+          if (outcome !== undefined && "value" in outcome) await outcome.value.handle?.close();
+          pending = undefined;
+          await file?.close();
+          file = undefined;
+        } finally {
+          await release();
+          if (replaced !== undefined) closeReplacedFile(replaced);
+        }
+      },
     };
+    if (base === undefined || this.writtenByOthers) {
+      // Nothing cached to run on, or the cache was stale last time (another process is writing
+      // this store, and a write made on the cached state would probably be wasted): the batch
+      // waits for the check.
+      try {
+        await session.verify();
+      } catch (error) {
+        await session.release();
+        throw error;
+      }
+    }
+    return session;
   }
 
   async exclusive<T>(
@@ -310,51 +415,85 @@ export class FileStoreCore implements StoreHost {
     return ownedBuffer(size, Math.ceil(size * 1.25) + 4096);
   }
 
-  private async commit(
+  /**
+   * Builds the next file from `working` and writes it to a flushed temp file; the commit renames
+   * it into place. `disk` is the file the working store's base came from.
+   */
+  private async stage(
     working: WorkingStore,
+    disk: DiskState,
     lock: HeldFileLock,
     rotateBytes: number | undefined,
-  ): Promise<StoreState> {
-    if (working.isEmpty()) return working.base;
+  ): Promise<StagedCommit> {
+    const base = working.base;
+    const nothing: StagedCommit = { commit: async () => base, discard: async () => {} };
+    if (working.isEmpty()) return nothing;
     const next = working.build();
-    const layout = working.layout(next, (size) => this.bufferFor(size));
-    const disk = this.disk ?? MISSING;
+    const plan = working.layout(next);
     // A patch or reassembly already compared with the previous bytes; a full serialisation
     // (the first write after a read) is compared here.
     const unchanged =
-      layout === undefined ||
-      (working.base.layout === undefined && disk.exists && layout.bytes.equals(disk.bytes));
-    if (unchanged) return working.base;
-    next.layout = layout;
+      plan === undefined ||
+      (base.layout === undefined && disk.exists && planEquals(plan, disk.bytes));
+    if (unchanged) return nothing;
 
-    if (rotateBytes !== undefined) {
-      await rotateSessionFile(this.storePath, { rotateBytes, keepOriginal: true });
-    }
     if (Date.now() - this.lastTempSweep >= TEMP_SWEEP_INTERVAL_MS) {
       await removeOrphanedTempFiles(this.storePath);
       this.lastTempSweep = Date.now();
     }
     lock.assertHeld();
-    const written = await writeFileAtomically(this.storePath, layout.bytes, {
-      signal: lock.signal,
-    });
-    const previousBytes = disk.bytes;
-    this.disk = {
-      exists: true,
-      bytes: layout.bytes,
-      size: written.size,
-      mtimeMs: written.mtimeMs,
-      ino: written.ino,
-    };
-    this.state = next;
-    this.loadedAt = Date.now();
-    // The previous file's buffer is referenced by nothing current any more.
-    const previous = previousBytes.buffer;
-    if (previous !== layout.bytes.buffer && ownedBuffers.has(previous)) {
-      this.spare = Buffer.from(previous, 0, previous.byteLength);
+    let layout: StoreLayout | undefined;
+    const materialize = (): StoreLayout => materializeLayout(plan, (size) => this.bufferFor(size));
+    let staged: StagedAtomicWrite;
+    try {
+      staged = await stageAtomicWrite(this.storePath, plan.pieces, {
+        // The contiguous copy, which the next write patches and the next check compares with,
+        // is made while the kernel copies the same runs into the temp file.
+        duringWrite: () => {
+          layout = materialize();
+        },
+      });
+    } catch (error) {
+      if (layout !== undefined) this.giveBack(layout.bytes);
+      throw error;
     }
-    if (this.watchers.size > 0) this.emit(working.describe(next.snapshot()));
-    return next;
+    // `duringWrite` runs whenever there is data to write, which a store file always has.
+    const committedLayout = layout ?? materialize();
+    const bytes = committedLayout.bytes;
+    next.layout = committedLayout;
+    return {
+      commit: async () => {
+        if (rotateBytes !== undefined) {
+          await rotateSessionFile(this.storePath, { rotateBytes, keepOriginal: true });
+        }
+        lock.assertHeld();
+        const written = await staged.commit({ signal: lock.signal });
+        this.disk = {
+          exists: true,
+          bytes,
+          size: written.size,
+          mtimeMs: written.mtimeMs,
+          ino: written.ino,
+        };
+        this.state = next;
+        this.loadedAt = Date.now();
+        // The previous file's buffer is referenced by nothing current any more.
+        this.giveBack(disk.bytes);
+        if (this.watchers.size > 0) this.emit(working.describe(next.snapshot()));
+        return next;
+      },
+      discard: async () => {
+        await staged.discard();
+        this.giveBack(bytes);
+      },
+    };
+  }
+
+  /** Keeps a file buffer that nothing current refers to for the next write. */
+  private giveBack(bytes: Buffer): void {
+    const buffer = bytes.buffer;
+    if (this.disk?.bytes.buffer === buffer || !ownedBuffers.has(buffer)) return;
+    this.spare = Buffer.from(buffer, 0, buffer.byteLength);
   }
 
   private emit(change: SessionStoreChange): void {

@@ -70,25 +70,74 @@ export function serializeStore(store: SessionStoreSnapshot, count: number): Stor
 }
 
 /**
- * Builds the next file from members in their final order. Consecutive members copied from
- * consecutive ranges of the previous file are copied as one block, separators included. The
- * result is byte-identical to `JSON.stringify(store, null, 2)` of the same store.
+ * The next file as the byte runs to write in order (slices of the previous file, separators, new
+ * members) and the member ranges it will have, before anything is copied: a writer can hand the
+ * runs to the kernel (`writev`) and make the contiguous copy while the kernel writes.
  */
-export function assembleStore(
+export interface LayoutPlan {
+  readonly pieces: readonly Buffer[];
+  readonly size: number;
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+  /** The whole file in one buffer already (a full serialisation): nothing to copy. */
+  readonly bytes?: Buffer | undefined;
+}
+
+function emptyPlan(): LayoutPlan {
+  return {
+    pieces: [EMPTY],
+    size: EMPTY.length,
+    starts: new Float64Array(0),
+    ends: new Float64Array(0),
+    bytes: EMPTY,
+  };
+}
+
+/** A plan for a layout that exists already (a full serialisation). */
+export function planOfLayout(layout: StoreLayout): LayoutPlan {
+  return { ...layout, pieces: [layout.bytes], size: layout.bytes.length };
+}
+
+/** Copies a plan's runs into one buffer from `source` (or returns the buffer it already is). */
+export function materializeLayout(plan: LayoutPlan, source: BufferSource = allocate): StoreLayout {
+  if (plan.bytes !== undefined) return { bytes: plan.bytes, starts: plan.starts, ends: plan.ends };
+  const bytes = source(plan.size);
+  let offset = 0;
+  for (const piece of plan.pieces) offset += piece.copy(bytes, offset);
+  if (offset !== plan.size) throw new Error("store layout plan miscounted its size");
+  return { bytes, starts: plan.starts, ends: plan.ends };
+}
+
+/** Whether a plan describes exactly `bytes`, compared run by run without copying. */
+export function planEquals(plan: LayoutPlan, bytes: Buffer): boolean {
+  if (plan.size !== bytes.length) return false;
+  let offset = 0;
+  for (const piece of plan.pieces) {
+    if (piece.compare(bytes, offset, offset + piece.length) !== 0) return false;
+    offset += piece.length;
+  }
+  return true;
+}
+
+/**
+ * Plans the next file from members in their final order. Consecutive members copied from
+ * consecutive ranges of the previous file become one run, separators included. The result is
+ * byte-identical to `JSON.stringify(store, null, 2)` of the same store.
+ */
+export function planAssembly(
   members: readonly LayoutMember[],
   previous: StoreLayout | undefined,
-  source: BufferSource = allocate,
-): StoreLayout {
+): LayoutPlan {
   const count = members.length;
-  if (count === 0) return emptyLayout();
+  if (count === 0) return emptyPlan();
   const starts = new Float64Array(count);
   const ends = new Float64Array(count);
 
-  // Copy operations: source buffer and byte range, in output order.
+  // Runs: source buffer and byte range, in output order.
   const sources: Buffer[] = [OPEN];
   const froms: number[] = [0];
   const tos: number[] = [OPEN.length];
-  const pushCopy = (buffer: Buffer, from: number, to: number): void => {
+  const pushRun = (buffer: Buffer, from: number, to: number): void => {
     sources.push(buffer);
     froms.push(from);
     tos.push(to);
@@ -102,7 +151,7 @@ export function assembleStore(
       const from = previous.starts[member.previousIndex] as number;
       const to = previous.ends[member.previousIndex] as number;
       if (index > 0 && member.previousIndex === lastPreviousIndex + 1) {
-        // Extend the previous block over the separator and this member.
+        // Extend the previous run over the separator and this member.
         const last = tos.length - 1;
         const gap = from - (tos[last] as number);
         tos[last] = to;
@@ -110,35 +159,42 @@ export function assembleStore(
         position += gap + (to - from);
       } else {
         if (index > 0) {
-          pushCopy(SEPARATOR, 0, SEPARATOR.length);
+          pushRun(SEPARATOR, 0, SEPARATOR.length);
           position += SEPARATOR.length;
         }
-        pushCopy(previous.bytes, from, to);
+        pushRun(previous.bytes, from, to);
         starts[index] = position;
         position += to - from;
       }
       lastPreviousIndex = member.previousIndex;
     } else {
       if (index > 0) {
-        pushCopy(SEPARATOR, 0, SEPARATOR.length);
+        pushRun(SEPARATOR, 0, SEPARATOR.length);
         position += SEPARATOR.length;
       }
-      pushCopy(member.piece, 0, member.piece.length);
+      pushRun(member.piece, 0, member.piece.length);
       starts[index] = position;
       position += member.piece.length;
       lastPreviousIndex = -2;
     }
     ends[index] = position;
   }
-  pushCopy(CLOSE, 0, CLOSE.length);
+  pushRun(CLOSE, 0, CLOSE.length);
   position += CLOSE.length;
 
-  const bytes = source(position);
-  let offset = 0;
-  for (let index = 0; index < sources.length; index += 1) {
-    offset += (sources[index] as Buffer).copy(bytes, offset, froms[index], tos[index]);
-  }
-  return { bytes, starts, ends };
+  const pieces = sources.map((buffer, index) =>
+    buffer.subarray(froms[index] as number, tos[index] as number),
+  );
+  return { pieces, size: position, starts, ends };
+}
+
+/** {@link planAssembly}, copied into one buffer from `source`. */
+export function assembleStore(
+  members: readonly LayoutMember[],
+  previous: StoreLayout | undefined,
+  source: BufferSource = allocate,
+): StoreLayout {
+  return materializeLayout(planAssembly(members, previous), source);
 }
 
 /** A member replaced in place: its index in the previous layout and its new bytes. */
@@ -149,21 +205,19 @@ export interface ReplacedMember {
 
 /**
  * The common case in one pass and without per-member objects: some members replaced in place
- * (`replaced` sorted by index) and some appended, nothing removed or reordered. Copies the
- * unchanged runs of the previous file as blocks and shifts their ranges.
+ * (`replaced` sorted by index) and some appended, nothing removed or reordered. The unchanged
+ * stretches of the previous file become runs and their ranges are shifted.
  */
-export function patchLayout(
+export function planPatch(
   previous: StoreLayout,
   replaced: readonly ReplacedMember[],
   appended: readonly Buffer[],
-  source: BufferSource = allocate,
-): StoreLayout {
+): LayoutPlan {
   const oldCount = previous.starts.length;
   if (oldCount === 0) {
-    return assembleStore(
+    return planAssembly(
       appended.map((piece) => ({ piece })),
       undefined,
-      source,
     );
   }
   const count = oldCount + appended.length;
@@ -173,7 +227,7 @@ export function patchLayout(
   }
   for (const piece of appended) size += SEPARATOR.length + piece.length;
 
-  const bytes = source(size);
+  const pieces: Buffer[] = [];
   const starts = new Float64Array(count);
   const ends = new Float64Array(count);
   let copiedUpTo = 0; // position in the previous file
@@ -182,32 +236,48 @@ export function patchLayout(
   let nextMember = 0;
   for (const { index, piece } of replaced) {
     const from = previous.starts[index] as number;
-    position += previous.bytes.copy(bytes, position, copiedUpTo, from);
+    pieces.push(previous.bytes.subarray(copiedUpTo, from));
+    position += from - copiedUpTo;
     for (; nextMember < index; nextMember += 1) {
       starts[nextMember] = (previous.starts[nextMember] as number) + shift;
       ends[nextMember] = (previous.ends[nextMember] as number) + shift;
     }
     starts[index] = position;
-    position += piece.copy(bytes, position);
+    pieces.push(piece);
+    position += piece.length;
     ends[index] = position;
     nextMember = index + 1;
     copiedUpTo = previous.ends[index] as number;
     shift = position - copiedUpTo;
   }
   const lastEnd = previous.ends[oldCount - 1] as number;
-  position += previous.bytes.copy(bytes, position, copiedUpTo, lastEnd);
+  pieces.push(previous.bytes.subarray(copiedUpTo, lastEnd));
+  position += lastEnd - copiedUpTo;
   for (; nextMember < oldCount; nextMember += 1) {
     starts[nextMember] = (previous.starts[nextMember] as number) + shift;
     ends[nextMember] = (previous.ends[nextMember] as number) + shift;
   }
   for (let offset = 0; offset < appended.length; offset += 1) {
     const piece = appended[offset] as Buffer;
-    position += SEPARATOR.copy(bytes, position);
+    pieces.push(SEPARATOR);
+    position += SEPARATOR.length;
     starts[oldCount + offset] = position;
-    position += piece.copy(bytes, position);
+    pieces.push(piece);
+    position += piece.length;
     ends[oldCount + offset] = position;
   }
-  position += CLOSE.copy(bytes, position);
+  pieces.push(CLOSE);
+  position += CLOSE.length;
   if (position !== size) throw new Error("store layout patch miscounted its size");
-  return { bytes, starts, ends };
+  return { pieces, size, starts, ends };
+}
+
+/** {@link planPatch}, copied into one buffer from `source`. */
+export function patchLayout(
+  previous: StoreLayout,
+  replaced: readonly ReplacedMember[],
+  appended: readonly Buffer[],
+  source: BufferSource = allocate,
+): StoreLayout {
+  return materializeLayout(planPatch(previous, replaced, appended), source);
 }

@@ -1,21 +1,43 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { SessionEntry, SessionStore } from "@clawkeep/schema";
 import type { FileLockOptions, HeldFileLock } from "./file-lock.ts";
-import type { RemovedSessionEntry, SessionMaintenancePolicy } from "./maintenance.ts";
+import type {
+  RemovedSessionEntry,
+  SessionMaintenancePolicy,
+  SessionMaintenanceWarning,
+} from "./maintenance.ts";
 import { applyMaintenance, DEFAULT_ROTATE_BYTES } from "./maintenance.ts";
 import type { SessionStoreSnapshot } from "./session-store-backend.ts";
 import type { StoreState } from "./store-draft.ts";
 import { createDraft, REMOVED, WorkingStore } from "./store-draft.ts";
 
-/** Exclusive access to a store for one batch: its fresh base, and how to persist the result. */
+/**
+ * Exclusive access to a store for one batch. `base` may be this process's cached state, still
+ * being compared with the file while the batch runs on it: the batch stages its write at once and
+ * commits it only after `verify()` has proven the base current. When the file turned out to have
+ * changed, the batch runs again on the state `verify()` returns, and the staged write is dropped.
+ */
 export interface StoreSession {
   readonly base: StoreState;
   /**
-   * Persists the batch's changes (nothing when they leave the store as it was) and makes them
-   * the current state, which it resolves to.
+   * Resolves to `undefined` when the latest base is the current state of the store, else to the
+   * current state (read from the file, now the base). Throws when the store cannot be read
+   * (`STORE_CORRUPT`, `STORE_IO`).
    */
-  commit(working: WorkingStore, rotateBytes: number | undefined): Promise<StoreState>;
+  verify(): Promise<StoreState | undefined>;
+  /**
+   * Prepares the batch's result for commit without making it visible (for a file: written and
+   * flushed to a temp file). A result that changes nothing stages nothing.
+   */
+  stage(working: WorkingStore, rotateBytes: number | undefined): Promise<StagedCommit>;
   release(): Promise<void>;
+}
+
+/** A staged batch result: commit it (once its base is verified) or discard it. */
+export interface StagedCommit {
+  /** Makes the result visible and current; resolves to the committed state. */
+  commit(): Promise<StoreState>;
+  discard(): Promise<void>;
 }
 
 /** Where a queue's batches run: the file backend (a lock and a file) or the memory backend. */
@@ -49,6 +71,24 @@ interface ExclusiveJob extends BaseJob {
 
 type Job = UpdateJob | ExclusiveJob;
 
+/** What one job did in one run of a batch. */
+type JobOutcome =
+  | {
+      ok: true;
+      /** Gives the job's result from the state the batch committed. */
+      result: (committed: StoreState) => unknown;
+      removed: RemovedSessionEntry[];
+      warning: SessionMaintenanceWarning | undefined;
+    }
+  | { ok: false; error: unknown };
+
+/** One run of a batch's jobs on a base: the working store and each job's outcome, in order. */
+interface BatchRun {
+  working: WorkingStore;
+  outcomes: JobOutcome[];
+  rotateBytes: number | undefined;
+}
+
 // The stores whose mutator or lock callback is running in the current async context. An update
 // of the same store from there would wait for itself forever.
 const activeQueues = new AsyncLocalStorage<ReadonlySet<StoreUpdateQueue>>();
@@ -65,8 +105,10 @@ export interface QueuedUpdateOptions {
 
 /**
  * The per-store write queue. Updates queued while the lock is being taken join one batch: one
- * lock, one fresh read, the mutators run one after another on a shared working copy (each on its
- * own draft, so a failing one rolls back alone), then one write.
+ * lock, one check of the file, the mutators run one after another on a shared working copy (each
+ * on its own draft, so a failing one rolls back alone), then one write. When the check finds the
+ * store changed, the batch runs again on the fresh state; every job's outcome comes from the run
+ * whose base was proven current, and every job's promise settles once, after the batch.
  */
 export class StoreUpdateQueue {
   readonly host: StoreHost;
@@ -258,37 +300,38 @@ export class StoreUpdateQueue {
     }
     // Taken after the lock: whatever was queued while waiting for it joins this batch.
     const jobs = this.takeBatch(lockOptions);
-    const committed: {
-      job: UpdateJob;
-      result: (state: StoreState) => unknown;
-      removed: RemovedSessionEntry[];
-    }[] = [];
-    let state = session.base;
+    // The run whose base was proven current: every job's outcome comes from it alone.
+    let final: BatchRun | undefined;
+    let state: StoreState | undefined;
     let failure: { error: unknown } | undefined;
-    let rotateBytes: number | undefined;
     try {
-      const working = new WorkingStore(session.base);
-      for (const job of jobs) {
-        // Snapshot of the committed changes, to roll this job back alone if it fails.
-        const before = new Map(working.changes);
-        const orderBefore = working.order;
+      let base = session.base;
+      for (;;) {
+        const run = await this.runJobs(jobs, base);
+        // Staging (the file write and its flush) overlaps the host's check of the base.
+        let staged: StagedCommit | undefined;
+        let stageFailure: { error: unknown } | undefined;
         try {
-          const result = await job.apply(working);
-          const removed = this.maintain(working, job.maintenance);
-          committed.push({ job, result, removed });
-          if (job.maintenance?.mode === "enforce") {
-            const limit = job.maintenance.rotateBytes ?? DEFAULT_ROTATE_BYTES;
-            rotateBytes = Math.min(rotateBytes ?? limit, limit);
-          }
+          staged = await session.stage(run.working, run.rotateBytes);
         } catch (error) {
-          working.changes.clear();
-          for (const [key, change] of before) working.changes.set(key, change);
-          working.order = orderBefore;
-          job.reject(error);
+          stageFailure = { error };
         }
-      }
-      if (committed.length > 0) {
-        state = await session.commit(working, rotateBytes);
+        let committed = false;
+        try {
+          const fresh = await session.verify();
+          if (fresh !== undefined) {
+            // The store changed under the cached base: run every job again on the fresh state.
+            base = fresh;
+            continue;
+          }
+          final = run;
+          if (stageFailure !== undefined) throw stageFailure.error;
+          state = await (staged as StagedCommit).commit();
+          committed = true;
+        } finally {
+          if (!committed) await staged?.discard();
+        }
+        break;
       }
     } catch (error) {
       failure = { error };
@@ -299,25 +342,63 @@ export class StoreUpdateQueue {
         failure ??= { error };
       }
     }
-    for (const { job, result, removed } of committed) {
-      if (failure !== undefined) {
-        job.reject(failure.error);
+    for (let index = 0; index < jobs.length; index += 1) {
+      const job = jobs[index] as UpdateJob;
+      const outcome = final?.outcomes[index];
+      if (outcome === undefined || failure !== undefined) {
+        // No run was proven current (its result would be a guess), or the write failed.
+        job.reject(outcome !== undefined && !outcome.ok ? outcome.error : failure?.error);
+        continue;
+      }
+      if (!outcome.ok) {
+        job.reject(outcome.error);
         continue;
       }
       try {
-        if (removed.length > 0) await job.maintenance?.onRemoved?.(removed);
-        job.resolve(result(state));
+        if (outcome.warning !== undefined) job.maintenance?.onWarn?.(outcome.warning);
+        if (outcome.removed.length > 0) await job.maintenance?.onRemoved?.(outcome.removed);
+        job.resolve(outcome.result(state as StoreState));
       } catch (error) {
         job.reject(error);
       }
     }
   }
 
+  /**
+   * Runs every job on a working copy of `base`, each on its own draft: a job that throws is
+   * rolled back alone and its error kept as its outcome.
+   */
+  private async runJobs(jobs: readonly UpdateJob[], base: StoreState): Promise<BatchRun> {
+    const working = new WorkingStore(base);
+    const outcomes: JobOutcome[] = [];
+    let rotateBytes: number | undefined;
+    for (const job of jobs) {
+      // Snapshot of the committed changes, to roll this job back alone if it fails.
+      const before = new Map(working.changes);
+      const orderBefore = working.order;
+      try {
+        const result = await job.apply(working);
+        const { removed, warning } = this.maintain(working, job.maintenance);
+        outcomes.push({ ok: true, result, removed, warning });
+        if (job.maintenance?.mode === "enforce") {
+          const limit = job.maintenance.rotateBytes ?? DEFAULT_ROTATE_BYTES;
+          rotateBytes = Math.min(rotateBytes ?? limit, limit);
+        }
+      } catch (error) {
+        working.changes.clear();
+        for (const [key, change] of before) working.changes.set(key, change);
+        working.order = orderBefore;
+        outcomes.push({ ok: false, error });
+      }
+    }
+    return { working, outcomes, rotateBytes };
+  }
+
   private maintain(
     working: WorkingStore,
     policy: SessionMaintenancePolicy | undefined,
-  ): RemovedSessionEntry[] {
-    if (policy === undefined) return [];
+  ): { removed: RemovedSessionEntry[]; warning: SessionMaintenanceWarning | undefined } {
+    if (policy === undefined) return { removed: [], warning: undefined };
     const outcome = applyMaintenance(
       {
         keys: () => working.keys(),
@@ -328,7 +409,6 @@ export class StoreUpdateQueue {
       },
       policy,
     );
-    if (outcome.warning !== undefined) policy.onWarn?.(outcome.warning);
-    return outcome.removed;
+    return { removed: outcome.removed, warning: outcome.warning };
   }
 }
