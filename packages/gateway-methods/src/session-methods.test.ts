@@ -1,0 +1,300 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { SessionsChangedEvent, SessionsListResult } from "@clawkeep/schema";
+import { createDefaultSessionsConfig } from "@clawkeep/session-utils";
+import { createFileSessionStore, updateSessionStore } from "@clawkeep/store";
+import { testdir } from "@clawkeep/test-utils";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { countRowsThatFit, truncateListResult } from "./list-response-cap.ts";
+import { createMethodRegistry, type DispatchContext } from "./method-registry.ts";
+import { createSessionChangeFeed } from "./session-change-feed.ts";
+import { registerSessionMethods, SESSIONS_TOPIC } from "./session-methods.ts";
+import {
+  findKeySpellings,
+  listSessionSpellings,
+  matchKeySpelling,
+  viewOfDraft,
+  viewOfKeys,
+} from "./store-view.ts";
+
+function operator(scopes: string[], subscriptions = new Set<string>()): DispatchContext {
+  return {
+    client: {
+      connId: "c1",
+      role: "operator",
+      scopes,
+      client: { id: "test", version: "1", platform: "linux", mode: "test" },
+    },
+    subscriptions,
+  };
+}
+
+async function stateWith(store: Record<string, object>) {
+  const stateDir = await testdir();
+  const sessionsDir = join(stateDir, "agents", "main", "sessions");
+  await mkdir(sessionsDir, { recursive: true });
+  const storePath = join(sessionsDir, "sessions.json");
+  await writeFile(storePath, JSON.stringify(store, null, 2));
+  return { stateDir, storePath, env: { HOME: stateDir } };
+}
+
+describe("registerSessionMethods", () => {
+  it("registers every method with its scope and declares sessions.changed", async () => {
+    const { stateDir, env } = await stateWith({});
+    const registry = createMethodRegistry();
+    const methods = registerSessionMethods(registry, { stateDir, env });
+    onTestFinished(() => methods.close());
+    expect(registry.advertisedMethods()).toEqual([
+      "sessions.list",
+      "sessions.preview",
+      "sessions.patch",
+      "sessions.reset",
+      "sessions.delete",
+      "sessions.compact",
+      "sessions.resolve",
+      "sessions.subscribe",
+      "sessions.unsubscribe",
+    ]);
+    expect(registry.declaredEvents()).toEqual(["sessions.changed"]);
+    const reader = operator(["operator.read"]);
+    for (const method of [
+      "sessions.patch",
+      "sessions.reset",
+      "sessions.delete",
+      "sessions.compact",
+    ]) {
+      expect(await registry.dispatch({ id: "1", method, params: { key: "x" } }, reader)).toEqual({
+        ok: false,
+        error: { code: "INVALID_REQUEST", message: "missing scope: operator.admin" },
+      });
+    }
+    expect(
+      await registry.dispatch(
+        { id: "2", method: "sessions.resolve", params: { key: "x" } },
+        reader,
+      ),
+    ).toEqual({ ok: false, error: { code: "INVALID_REQUEST", message: "No session found: x" } });
+  });
+
+  it("marks the connection subscribed only after its stores are watched", async () => {
+    const { stateDir, env, storePath } = await stateWith({
+      "agent:main:main": { sessionId: "s1", updatedAt: 1 },
+    });
+    const events: SessionsChangedEvent[] = [];
+    const registry = createMethodRegistry();
+    const methods = registerSessionMethods(registry, {
+      stateDir,
+      env,
+      watchDebounceMs: 10,
+      publishChange: (event) => events.push(event),
+    });
+    onTestFinished(() => methods.close());
+    const subscriptions = new Set<string>();
+    const context = operator(["operator.read"], subscriptions);
+    const result = await registry.dispatch(
+      { id: "s", method: "sessions.subscribe", params: {} },
+      context,
+    );
+    expect(result).toEqual({ ok: true, payload: { ok: true, subscribed: true } });
+    expect([...subscriptions]).toEqual([SESSIONS_TOPIC]);
+    await updateSessionStore(storePath, (draft) => {
+      draft["agent:main:main"] = { sessionId: "s1", updatedAt: 2 };
+    });
+    expect(events).toEqual([
+      { key: "agent:main:main", agentId: "main", action: "patched", ts: expect.any(Number) },
+    ]);
+    await registry.dispatch({ id: "u", method: "sessions.unsubscribe", params: {} }, context);
+    expect(subscriptions.size).toBe(0);
+  });
+
+  it("keeps a listing under maxResponseBytes", async () => {
+    const store: Record<string, object> = {};
+    for (let index = 0; index < 30; index += 1) {
+      store[`agent:main:s${index}`] = { sessionId: `id-${index}`, updatedAt: 1000 - index };
+    }
+    const { stateDir, env } = await stateWith(store);
+    const registry = createMethodRegistry();
+    registerSessionMethods(registry, { stateDir, env, maxResponseBytes: 2000 });
+    const result = await registry.dispatch(
+      { id: "l", method: "sessions.list", params: { offset: 5 } },
+      operator(["operator.read"]),
+    );
+    expect(result.ok).toBe(true);
+    const payload = (result as { payload: SessionsListResult }).payload;
+    expect(Buffer.byteLength(JSON.stringify(payload))).toBeLessThanOrEqual(2000);
+    expect(payload.sessions[0]?.key).toBe("agent:main:s5");
+    expect(payload.nextOffset).toBe(5 + payload.count);
+    expect(payload.total).toBe(30);
+    expect(payload.warnings?.[0]?.code).toBe("RESPONSE_TRUNCATED");
+  });
+});
+
+describe("list response cap", () => {
+  it("keeps a full listing of a large store under the default 4 MiB", async () => {
+    const store: Record<string, object> = {};
+    for (let index = 0; index < 6000; index += 1) {
+      store[`agent:main:telegram:direct:${index}`] = {
+        sessionId: `id-${index}`,
+        updatedAt: index,
+        subject: "s".repeat(1000),
+      };
+    }
+    const { stateDir, env } = await stateWith(store);
+    const registry = createMethodRegistry();
+    registerSessionMethods(registry, { stateDir, env });
+    const result = await registry.dispatch(
+      { id: "all", method: "sessions.list", params: {} },
+      operator(["operator.read"]),
+    );
+    const payload = (result as { payload: SessionsListResult }).payload;
+    const bytes = Buffer.byteLength(JSON.stringify(payload));
+    expect(bytes).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(bytes).toBeGreaterThan(3.5 * 1024 * 1024);
+    expect(payload.total).toBe(6000);
+    expect(payload.nextOffset).toBe(payload.count);
+    expect(payload.warnings?.map((warning) => warning.code)).toEqual(["RESPONSE_TRUNCATED"]);
+  });
+
+  const base: SessionsListResult = {
+    ts: 1,
+    path: "(multiple)",
+    count: 3,
+    defaults: { modelProvider: "a", model: "b", contextTokens: 1 },
+    sessions: [1, 2, 3].map((index) => ({
+      key: `agent:main:k${index}`,
+      kind: "direct" as const,
+      updatedAt: index,
+      totalTokens: 0,
+    })),
+    total: 10,
+    nextOffset: 3,
+  };
+
+  it("always keeps one row and leaves a fitting result as it is", () => {
+    expect(countRowsThatFit(base, 10)).toBe(1);
+    expect(countRowsThatFit(base, 1_000_000)).toBe(3);
+    expect(truncateListResult(base, 3, 0, 1000)).toBe(base);
+  });
+
+  it("cuts, moves nextOffset and appends a warning after the existing ones", () => {
+    const withWarning = { ...base, warnings: [{ code: "STORE_CORRUPT", message: "m" }] };
+    expect(truncateListResult(withWarning, 1, 4, 100)).toEqual({
+      ...withWarning,
+      count: 1,
+      sessions: [base.sessions[0]],
+      nextOffset: 5,
+      warnings: [
+        { code: "STORE_CORRUPT", message: "m" },
+        {
+          code: "RESPONSE_TRUNCATED",
+          message: "returned 1 of 3 rows to stay under 100 bytes; continue with offset 5",
+        },
+      ],
+    });
+  });
+});
+
+describe("store views and spellings", () => {
+  it("lists every spelling of a session and nothing else", () => {
+    const cfg = createDefaultSessionsConfig();
+    const store = {
+      main: { sessionId: "a", updatedAt: 1 },
+      "agent:main:MAIN": { sessionId: "b", updatedAt: 1 },
+      "agent:main:main": { sessionId: "c", updatedAt: 1 },
+      "agent:main:mainly": { sessionId: "d", updatedAt: 1 },
+      "agent:ops:main": { sessionId: "e", updatedAt: 1 },
+    };
+    const target = {
+      agentId: "main",
+      storePath: "/x",
+      canonicalKey: "agent:main:main",
+      storeKeys: ["agent:main:main"],
+      mainKey: "main",
+    };
+    expect(listSessionSpellings(Object.keys(store), cfg, target).sort()).toEqual([
+      "agent:main:MAIN",
+      "agent:main:main",
+      "main",
+    ]);
+  });
+
+  it("reads a draft without copying it, and sees earlier updates of the same batch", async () => {
+    const { storePath } = await stateWith({
+      "agent:main:Telegram:direct:A": { sessionId: "a", updatedAt: 1 },
+    });
+    const backend = createFileSessionStore(storePath);
+    const lookup = createFileSessionStore(storePath, { matchText: matchKeySpelling });
+    const target = {
+      agentId: "main",
+      storePath,
+      canonicalKey: "agent:main:telegram:direct:A",
+      storeKeys: ["agent:main:telegram:direct:A", "b"],
+      mainKey: "main",
+    };
+    const seen: unknown[] = [];
+    await Promise.all([
+      backend.update((draft) => {
+        draft.b = { sessionId: "b", updatedAt: 2 };
+      }),
+      backend.update(async (draft) => {
+        const view = viewOfDraft(draft);
+        seen.push(Object.keys(view));
+        expect(Object.isFrozen(view["agent:main:Telegram:direct:A"])).toBe(true);
+        const spellings = await findKeySpellings(lookup, target);
+        seen.push(spellings);
+        seen.push(viewOfKeys(draft, [...target.storeKeys, ...spellings]));
+      }),
+    ]);
+    expect(seen).toEqual([
+      ["agent:main:Telegram:direct:A", "b"],
+      ["agent:main:Telegram:direct:A"],
+      {
+        b: { sessionId: "b", updatedAt: 2 },
+        "agent:main:Telegram:direct:A": { sessionId: "a", updatedAt: 1 },
+      },
+    ]);
+  });
+});
+
+describe("change feed", () => {
+  it("reports a moved spelling as patched and a removed twin as patched, once each", async () => {
+    const { storePath } = await stateWith({
+      "discord:group:dev": { sessionId: "a", updatedAt: 1 },
+      "agent:main:Discord:group:x": { sessionId: "b", updatedAt: 1 },
+      "agent:main:discord:group:x": { sessionId: "c", updatedAt: 2 },
+    });
+    const events: SessionsChangedEvent[] = [];
+    const feed = createSessionChangeFeed({ publish: (event) => events.push(event), now: () => 7 });
+    onTestFinished(() => feed.close());
+    const backend = createFileSessionStore(storePath);
+    await feed.watch({ agentId: "main", storePath, mainKey: "main", backend });
+    await backend.update((draft) => {
+      const entry = draft["discord:group:dev"];
+      delete draft["discord:group:dev"];
+      if (entry !== undefined) draft["agent:main:discord:group:dev"] = entry;
+      delete draft["agent:main:Discord:group:x"];
+    });
+    expect(events).toEqual([
+      { key: "agent:main:discord:group:dev", agentId: "main", action: "patched", ts: 7 },
+      { key: "agent:main:discord:group:x", agentId: "main", action: "patched", ts: 7 },
+    ]);
+  });
+
+  it("labels expected commits and reports an expected change no commit showed", async () => {
+    const { storePath } = await stateWith({ k: { sessionId: "a", updatedAt: 1 } });
+    const events: SessionsChangedEvent[] = [];
+    const feed = createSessionChangeFeed({ publish: (event) => events.push(event), now: () => 1 });
+    onTestFinished(() => feed.close());
+    const backend = createFileSessionStore(storePath);
+    await feed.watch({ agentId: "main", storePath, mainKey: "main", backend });
+    const labelled = feed.expect(storePath, "main", "agent:main:k", "reset");
+    await backend.update((draft) => {
+      draft.k = { sessionId: "b", updatedAt: 2 };
+    });
+    labelled.finish(true);
+    const silent = feed.expect(storePath, "main", "agent:main:k", "compacted");
+    silent.finish(true);
+    feed.expect(storePath, "main", "agent:main:k", "compacted").finish(false);
+    expect(events.map((event) => event.action)).toEqual(["reset", "compacted"]);
+  });
+});

@@ -1,0 +1,168 @@
+import {
+  PREVIEW_MAX_KEYS,
+  type SessionPreview,
+  SessionsError,
+  type SessionsListParams,
+  type SessionsListResult,
+  type SessionsPreviewParams,
+  type SessionsPreviewResult,
+  type SessionsResolveParams,
+  type SessionsResolveResult,
+} from "@clawkeep/schema";
+import {
+  findStoreEntry,
+  listCombinedSessions,
+  resolveSessionKeyFromResolveParams,
+} from "@clawkeep/session-utils";
+import type { SessionStoreSnapshot } from "@clawkeep/store";
+import { readTranscriptPreview } from "@clawkeep/transcripts";
+import { countRowsThatFit, truncateListResult } from "./list-response-cap.ts";
+import type { Logger } from "./logger.ts";
+import type { SessionMethodContext } from "./session-method-context.ts";
+
+/** Pages larger than this that ask for titles or previews are sized before any transcript is read. */
+const PREFLIGHT_ROW_THRESHOLD = 200;
+/** Room kept per row for a derived title and a last-message preview while sizing a page. */
+const TRANSCRIPT_FIELDS_RESERVE_BYTES = 256;
+/** Transcripts read at once by one `sessions.preview`. */
+const PREVIEW_CONCURRENCY = 8;
+
+async function mapWithConcurrency<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      results[index] = await task(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * `sessions.list` over every agent's store, cut to `maxBytes` when the rows would not fit in one
+ * frame. A large page that asks for titles or previews is sized first without them, so that no
+ * transcript is read for a row that will not be sent.
+ */
+export async function listSessions(
+  context: SessionMethodContext,
+  params: SessionsListParams,
+  maxBytes: number,
+): Promise<SessionsListResult> {
+  const cfg = await context.config();
+  const offset = params.offset ?? 0;
+  const run = (opts: SessionsListParams) =>
+    listCombinedSessions({
+      cfg,
+      opts,
+      stateDir: context.stateDir,
+      env: context.env,
+      loadStore: (storePath) => context.store(storePath).snapshot(),
+    });
+  const wantsTranscripts =
+    params.includeDerivedTitles === true || params.includeLastMessage === true;
+  let opts = params;
+  let requested: number | undefined;
+  if (wantsTranscripts && (params.limit === undefined || params.limit > PREFLIGHT_ROW_THRESHOLD)) {
+    const { includeDerivedTitles: _titles, includeLastMessage: _last, ...bare } = params;
+    const sized = await run(bare);
+    requested = sized.sessions.length;
+    const fitting = countRowsThatFit(
+      sized,
+      maxBytes,
+      sized.sessions.length * TRANSCRIPT_FIELDS_RESERVE_BYTES,
+    );
+    opts = { ...params, limit: Math.max(1, fitting) };
+  }
+  const result = await run(opts);
+  const keep = countRowsThatFit(result, maxBytes);
+  return truncateListResult(result, keep, offset, maxBytes, requested);
+}
+
+/** `sessions.preview`: the newest messages of up to 64 sessions, each key echoed as sent. */
+export async function previewSessions(
+  context: SessionMethodContext,
+  params: SessionsPreviewParams,
+  logger: Logger,
+  maxScanBytes: number | undefined,
+): Promise<SessionsPreviewResult> {
+  const keys = params.keys
+    .map((key) => key.trim())
+    .filter((key) => key !== "")
+    .slice(0, PREVIEW_MAX_KEYS);
+  if (keys.length === 0) return { ts: Date.now(), previews: [] };
+  const cfg = await context.config();
+  const snapshots = new Map<string, Promise<SessionStoreSnapshot>>();
+  const snapshotOf = (storePath: string) => {
+    let snapshot = snapshots.get(storePath);
+    if (snapshot === undefined) {
+      snapshot = context.store(storePath).snapshot();
+      snapshots.set(storePath, snapshot);
+    }
+    return snapshot;
+  };
+  const previews = await mapWithConcurrency(
+    keys,
+    PREVIEW_CONCURRENCY,
+    async (key): Promise<SessionPreview> => {
+      try {
+        const target = context.target(cfg, key);
+        const found = findStoreEntry(await snapshotOf(target.storePath), target);
+        const sessionId = found?.entry.sessionId?.trim() ?? "";
+        if (found === undefined || sessionId === "") return { key, status: "missing", items: [] };
+        const preview = await readTranscriptPreview(
+          {
+            sessionId,
+            storePath: target.storePath,
+            sessionFile: found.entry.sessionFile,
+            agentId: target.agentId,
+            stateDir: context.stateDir,
+            env: context.env,
+          },
+          {
+            maxItems: params.limit ?? 12,
+            maxChars: params.maxChars ?? 240,
+            ...(maxScanBytes === undefined ? {} : { maxScanBytes }),
+          },
+        );
+        const result: SessionPreview = {
+          key,
+          status: preview.items.length > 0 ? "ok" : "empty",
+          items: preview.items,
+        };
+        if (preview.truncated) result.truncated = true;
+        return result;
+      } catch (error) {
+        logger.warn("session preview failed", {
+          key,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return { key, status: "error", items: [] };
+      }
+    },
+  );
+  return { ts: Date.now(), previews };
+}
+
+/** `sessions.resolve`: the canonical key for exactly one of key, sessionId or label. */
+export async function resolveSession(
+  context: SessionMethodContext,
+  params: SessionsResolveParams,
+): Promise<SessionsResolveResult> {
+  const cfg = await context.config();
+  const result = await resolveSessionKeyFromResolveParams({
+    cfg,
+    params,
+    stateDir: context.stateDir,
+    env: context.env,
+    loadStore: (storePath) => context.store(storePath).snapshot(),
+  });
+  if (!result.ok) throw new SessionsError(result.error.code, result.error.message);
+  return { ok: true, key: result.key };
+}
