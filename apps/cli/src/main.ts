@@ -326,6 +326,7 @@ function defineTopCommands(
   cli
     .command("doctor", "Check every agent's store and transcripts; --fix repairs what is safe")
     .option("--fix", "Repair: stale locks, temp files of dead writers, torn lines, a corrupt store")
+    .option("--strict", "Exit 1 on warnings too (default: only on errors)")
     .option("--agent <id>", "Only this agent")
     .option("--store <path>", "Check this store (a path, or a template with {agentId})")
     .option("-y, --yes", "Do not ask for confirmation before repairing")
@@ -334,6 +335,7 @@ function defineTopCommands(
     .action((options: Record<string, unknown>) => {
       const flags = {
         fix: options.fix === true,
+        strict: options.strict === true,
         agent: rawOptionValue(argv, "agent"),
         store: rawOptionValue(argv, "store"),
       };
