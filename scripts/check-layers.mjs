@@ -2,7 +2,7 @@
 // Fails when a workspace package imports (or depends on) a @clawkeep package above or beside it.
 // The layers are the ones drawn in docs/architecture.md; an arrow only points down.
 import { readdir, readFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -31,6 +31,7 @@ const testOnly = ["@clawkeep/test-utils"];
 
 const importPattern =
   /(?:from\s+|import\s*\(\s*|import\s+)["'](@clawkeep\/[a-z0-9-]+)(?:\/[^"']*)?["']/g;
+const relativeImportPattern = /(?:from\s+|import\s*\(\s*|import\s+)["'](\.{1,2}\/[^"']*)["']/g;
 
 async function listWorkspaces() {
   const result = [];
@@ -103,6 +104,14 @@ for (const { dir, group, manifest } of await listWorkspaces()) {
       if (mayImport.includes(target)) continue;
       if (testOnly.includes(target) && isTestFile(file)) continue;
       problems.push(`${relative(root, file)}: imports ${target}, which ${name} may not import`);
+    }
+    // A relative path into another workspace would bypass the layers: imports between
+    // workspaces go through package names only.
+    for (const match of text.matchAll(relativeImportPattern)) {
+      const target = resolve(dirname(file), match[1]);
+      if (target !== dir && !target.startsWith(`${dir}${sep}`)) {
+        problems.push(`${relative(root, file)}: imports ${match[1]}, outside ${name}`);
+      }
     }
   }
 }
