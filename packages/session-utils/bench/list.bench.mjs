@@ -2,8 +2,9 @@
 //   node bench/list.bench.mjs
 // Writes three agent stores (10k and 50k entries in total) into a temporary state dir, then times
 // sessions.list over the combined view: the default page, a text search, a label filter, and
-// pages with derived titles and last-message previews (small transcripts are written for the
-// rows those pages return). Prints a Markdown table of medians and p95s.
+// pages with derived titles alone (one transcript read per row) and with last-message previews
+// as well (two reads per row); small transcripts are written for the rows those pages return.
+// Prints a Markdown table of medians and p95s.
 import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -200,6 +201,7 @@ async function main() {
       const searchPage = await list({ search: "alice", limit: 50 })();
       await writeTranscripts(stateDir, searchPage.sessions);
       for (const [name, run] of [
+        ["limit 50 + derived titles only", list({ limit: 50, includeDerivedTitles: true })],
         ["limit 50 + derived titles + last message", list(titled)],
         ['search "alice" + derived titles + last message', list({ ...titled, search: "alice" })],
       ]) {

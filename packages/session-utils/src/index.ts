@@ -38,6 +38,7 @@ export {
   parseModelRef,
   parseSessionsConfig,
   SESSION_SCOPES,
+  type SessionMaintenanceInput,
   type SessionScope,
   type SessionsConfig,
   type SessionsConfigInput,
@@ -45,10 +46,12 @@ export {
 } from "./config/sessions-config.ts";
 export { buildGroupDisplayName, type GroupDisplayNameParams } from "./keys/group-display-name.ts";
 export {
+  type FindStoreEntryOptions,
   type FoundStoreEntry,
   findStoreEntry,
   type KeyCaseOptions,
   type KeyTwins,
+  type ListKeyTwinsOptions,
   listKeyTwins,
   normalizeSessionKeyCase,
   type StoreEntryTarget,

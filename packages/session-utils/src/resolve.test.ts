@@ -94,6 +94,26 @@ describe("resolveSessionKeyFromResolveParams: by key", () => {
     });
   });
 
+  it("resolves the key it lists for a session stored under a bare key", async () => {
+    const files = {
+      [storeFile("main")]: { "discord:group:dev": { sessionId: "x", updatedAt: 1, label: "dev" } },
+      [storeFile("ops")]: { "agent:ops:discord:group:dev": { sessionId: "y", updatedAt: 2 } },
+    };
+    const listed = await resolveWith({ label: "dev" }, files);
+    expect(listed).toEqual({ ok: true, key: "agent:main:discord:group:dev" });
+    for (const key of ["agent:main:discord:group:dev", "AGENT:MAIN:Discord:Group:dev"]) {
+      expect(await resolveWith({ key }, files)).toEqual(listed);
+    }
+    // Another agent's store does not hold main's bare keys.
+    const opsOnly = {
+      [storeFile("ops")]: { "discord:group:dev": { sessionId: "z", updatedAt: 3 } },
+    };
+    expect(await resolveWith({ key: "agent:main:discord:group:dev" }, opsOnly)).toMatchObject({
+      ok: false,
+      error: { code: "SESSION_NOT_FOUND" },
+    });
+  });
+
   it("throws for a corrupt store of the key's agent", async () => {
     const stateDir = await testdir({ [storeFile("main")]: "{" });
     await expect(

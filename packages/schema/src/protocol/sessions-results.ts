@@ -19,8 +19,6 @@ export const GatewaySessionRowSchema = z.strictObject({
   kind: SessionKindSchema,
   label: z.string().optional(),
   displayName: z.string().optional(),
-  derivedTitle: z.string().optional(),
-  lastMessagePreview: z.string().optional(),
   /** The entry's channel, else the channel of a group key. */
   channel: z.string().optional(),
   subject: z.string().optional(),
@@ -51,6 +49,8 @@ export const GatewaySessionRowSchema = z.strictObject({
   lastChannel: z.string().optional(),
   lastTo: z.string().optional(),
   lastAccountId: z.string().optional(),
+  derivedTitle: z.string().optional(),
+  lastMessagePreview: z.string().optional(),
 });
 export type GatewaySessionRow = z.infer<typeof GatewaySessionRowSchema>;
 

@@ -135,6 +135,37 @@ describe("loadSessionsConfig", () => {
       "gateway.auth.token",
       "gateway.auth.token: expected a string",
     ],
+    [
+      { session: { maintenance: { mode: "enforc" } } },
+      "session.maintenance.mode",
+      'session.maintenance.mode: expected "warn" | "enforce"',
+    ],
+    [{ session: { maintenance: "enforce" } }, "session.maintenance", "expected an object"],
+    [
+      { session: { maintenance: { pruneAfter: true } } },
+      "session.maintenance.pruneAfter",
+      "session.maintenance.pruneAfter: expected a duration",
+    ],
+    [
+      { session: { maintenance: { pruneDays: "7" } } },
+      "session.maintenance.pruneDays",
+      "session.maintenance.pruneDays: expected a number",
+    ],
+    [
+      { session: { maintenance: { maxEntries: 0 } } },
+      "session.maintenance.maxEntries",
+      "session.maintenance.maxEntries: expected a positive integer",
+    ],
+    [
+      { session: { maintenance: { maxEntries: 2.5 } } },
+      "session.maintenance.maxEntries",
+      "expected an integer",
+    ],
+    [
+      { session: { maintenance: { rotateBytes: [10] } } },
+      "session.maintenance.rotateBytes",
+      "session.maintenance.rotateBytes: expected a size",
+    ],
   ])("rejects %j naming %s", async (content, path, text) => {
     const stateDir = await testdir({ "openclaw.json": content });
     const promise = loadSessionsConfig({ stateDir, env: {} });

@@ -36,4 +36,24 @@ describe("resolveSessionMaintenancePolicy", () => {
       protectedKeys: ["global"],
     });
   });
+
+  it("falls back to the defaults for duration and size strings that do not parse", () => {
+    const cfg = config({
+      session: {
+        maintenance: { mode: "enforce", pruneAfter: "soon", rotateBytes: "big", extra: 1 },
+      },
+    });
+    expect(resolveSessionMaintenancePolicy(cfg)).toMatchObject({
+      mode: "enforce",
+      pruneAfterMs: 30 * 86_400_000,
+      rotateBytes: 10 * 1024 * 1024,
+    });
+  });
+
+  it("rejects a mode it does not know instead of falling back to warn", () => {
+    expect(parseSessionsConfig({ session: { maintenance: { mode: "enforc" } } })).toEqual({
+      ok: false,
+      issues: [{ path: "session.maintenance.mode", message: 'expected "warn" | "enforce"' }],
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import { DEFAULT_MAIN_KEY, normalizeAgentId, normalizeMainKey } from "@clawkeep/schema";
+import type { SessionMaintenanceMode } from "@clawkeep/store";
 import { z } from "zod";
 
 /** How inbound direct chats map to sessions (`session.dmScope`). */
@@ -42,8 +43,11 @@ export interface SessionsConfig {
     /** Raw `session.store`: a path template with `{agentId}`, or one fixed path for every agent. */
     store?: string;
     dmScope: DmScope;
-    /** Raw `session.maintenance`, for the store's maintenance parser. */
-    maintenance?: unknown;
+    /**
+     * `session.maintenance` with its value types checked, for the store's maintenance parser
+     * (which applies the defaults and falls back on unparsable duration and size strings).
+     */
+    maintenance?: SessionMaintenanceInput;
   };
   agents: {
     list: AgentConfig[];
@@ -56,6 +60,19 @@ export interface SessionsConfig {
     };
   };
   gateway: { auth: { token?: string } };
+}
+
+/** `session.maintenance` as written in the config; unknown keys are kept for the store's parser. */
+export interface SessionMaintenanceInput {
+  mode?: SessionMaintenanceMode | undefined;
+  /** A duration: a number of days, or a string such as `"30d"` or `"12h"`. */
+  pruneAfter?: string | number | undefined;
+  /** Deprecated: days, used only when `pruneAfter` is absent. */
+  pruneDays?: number | undefined;
+  maxEntries?: number | undefined;
+  /** A size: a number of bytes, or a string such as `"10mb"`. */
+  rotateBytes?: string | number | undefined;
+  [key: string]: unknown;
 }
 
 /** One problem found in a config, with the key path it concerns (`session.scope`). */
@@ -77,6 +94,38 @@ const quotedList = (values: readonly string[]) => values.map((value) => `"${valu
 
 const modelRefPattern = /^[^/\s]+\/\S.*$/;
 
+/** `session.maintenance.mode`: report only, or prune, cap and rotate. */
+const MAINTENANCE_MODES = ["warn", "enforce"] as const satisfies readonly SessionMaintenanceMode[];
+const finiteNumber = z.number({ error: "expected a number" });
+
+// Types only: a duration or size string that does not parse falls back to the default in the
+// store's parser, as in openclaw.
+const MaintenanceSchema = z.looseObject(
+  {
+    mode: z
+      .enum(MAINTENANCE_MODES, {
+        error: `expected ${quotedList(MAINTENANCE_MODES)}`,
+      })
+      .optional(),
+    pruneAfter: z
+      .union([z.string(), finiteNumber], {
+        error: 'expected a duration (a number of days or a string such as "30d")',
+      })
+      .optional(),
+    pruneDays: finiteNumber.optional(),
+    maxEntries: finiteNumber
+      .int({ error: "expected an integer" })
+      .positive({ error: "expected a positive integer" })
+      .optional(),
+    rotateBytes: z
+      .union([z.string(), finiteNumber], {
+        error: 'expected a size (a number of bytes or a string such as "10mb")',
+      })
+      .optional(),
+  },
+  objectError,
+);
+
 const ModelAllowlistValueSchema = z
   .object({ alias: nonEmptyString.optional() }, objectError)
   .nullish();
@@ -96,7 +145,7 @@ export const SessionsConfigSchema = z.object(
           mainKey: z.string({ error: "expected a string" }).optional(),
           store: nonEmptyString.optional(),
           dmScope: z.enum(DM_SCOPES, { error: `expected ${quotedList(DM_SCOPES)}` }).optional(),
-          maintenance: z.unknown().optional(),
+          maintenance: MaintenanceSchema.optional(),
         },
         objectError,
       )

@@ -73,8 +73,19 @@ export function normalizeSessionKeyCase(key: string, options: KeyCaseOptions = {
   return normalizeRestCase(trimmed, mainKey);
 }
 
-/** What {@link findStoreEntry} looks for: one key, or a target's keys in order of preference. */
+/** What {@link findStoreEntry} looks for: one key, or a target's spellings of one session. */
 export type StoreEntryTarget = string | { storeKeys: readonly string[]; mainKey?: string };
+
+export interface FindStoreEntryOptions extends KeyCaseOptions {
+  /**
+   * The agent whose store is searched. openclaw stores can hold an agent's sessions under bare
+   * keys (`discord:group:dev` for `agent:<id>:discord:group:dev`), so a key of this agent also
+   * finds its bare spelling. A target from `resolveGatewaySessionStoreTarget` lists that spelling
+   * in `storeKeys` already.
+   * @default undefined (bare spellings are found only when listed)
+   */
+  storeAgentId?: string;
+}
 
 export interface FoundStoreEntry<E> {
   /** The key under which the entry is stored (possibly a twin spelt differently). */
@@ -89,55 +100,85 @@ function updatedAtOf(entry: WithUpdatedAt | undefined): number {
   return typeof value === "number" && Number.isFinite(value) ? value : 0;
 }
 
-function findTwins<E extends WithUpdatedAt>(
+/**
+ * The bare spelling of `agent:<agentId>:<rest>` in that agent's own store: `<rest>`, unless a
+ * bare `<rest>` would mean something else there (`global`, `unknown`, another agent key).
+ * Undefined for a key of another agent or a key that is not an agent key.
+ */
+export function bareStoreKeyOf(key: string, agentId: string): string | undefined {
+  const parsed = parseAgentSessionKey(key.trim());
+  if (parsed === null || parsed.agentId.toLowerCase() !== agentId.trim().toLowerCase()) {
+    return undefined;
+  }
+  const lower = parsed.rest.toLowerCase();
+  if (lower === "global" || lower === "unknown" || lower.startsWith("agent:")) return undefined;
+  return parsed.rest;
+}
+
+/**
+ * The newest entry stored under any of `wanted` (normalised spellings, in order of preference)
+ * whatever the case of its fixed words. Equal times prefer a key written exactly as a wanted
+ * spelling, the earlier one first, then a stable order. One pass over the keys.
+ */
+function findNewestSpelling<E extends WithUpdatedAt>(
   store: Readonly<Record<string, E>>,
-  key: string,
-  mainKey: string | undefined,
+  wanted: readonly string[],
+  options: KeyCaseOptions,
 ): FoundStoreEntry<E> | undefined {
-  const options = mainKey === undefined ? {} : { mainKey };
-  const wanted = normalizeSessionKeyCase(key, options);
-  const wantedLower = wanted.toLowerCase();
+  const lengths = new Set(wanted.map((key) => key.length));
+  const lowers = new Set(wanted.map((key) => key.toLowerCase()));
   let best: FoundStoreEntry<E> | undefined;
+  let bestTime = 0;
+  let bestRank = 0;
   for (const candidate of Object.keys(store)) {
-    // Twins differ only in letter case, so the cheap length test rejects almost every key.
-    if (candidate.length !== wanted.length && candidate.trim().length !== wanted.length) continue;
-    if (candidate.trim().toLowerCase() !== wantedLower) continue;
-    if (normalizeSessionKeyCase(candidate, options) !== wanted) continue;
+    // Spellings differ only in letter case, so the cheap length test rejects almost every key.
+    if (!lengths.has(candidate.length) && !lengths.has(candidate.trim().length)) continue;
+    if (!lowers.has(candidate.trim().toLowerCase())) continue;
+    const index = wanted.indexOf(normalizeSessionKeyCase(candidate, options));
+    if (index < 0) continue;
     const entry = store[candidate];
     if (entry === undefined) continue;
+    const time = updatedAtOf(entry);
+    const rank = candidate === wanted[index] ? index : wanted.length + index;
     if (
       best === undefined ||
-      updatedAtOf(entry) > updatedAtOf(best.entry) ||
-      // Equal times: prefer the key already written in the canonical spelling, then a stable order.
-      (updatedAtOf(entry) === updatedAtOf(best.entry) &&
-        (candidate === wanted || (best.key !== wanted && candidate < best.key)))
+      time > bestTime ||
+      (time === bestTime && (rank < bestRank || (rank === bestRank && candidate < best.key)))
     ) {
       best = { key: candidate, entry };
+      bestTime = time;
+      bestRank = rank;
     }
   }
   return best;
 }
 
 /**
- * Finds the entry for a key whatever the case of its fixed words. For a target with several
- * `storeKeys` (canonical key first, then the alias the caller typed), the first key that has any
- * entry wins. When the store holds twins that differ only in the case of fixed words, the newest
- * (`updatedAt`) is returned. Returns undefined when nothing matches. Cost: one pass over the keys
- * per store key tried.
+ * Finds the entry of one session whatever the case of its fixed words. A target's `storeKeys`
+ * (canonical key first, then the other spellings the session may be stored under) all name the
+ * same session: when several are stored, the newest (`updatedAt`) wins, as in the combined view,
+ * and equal times prefer the canonical spelling. Returns undefined when nothing matches. Cost:
+ * one pass over the store's keys.
  */
 export function findStoreEntry<E extends WithUpdatedAt>(
   store: Readonly<Record<string, E>>,
   target: StoreEntryTarget,
-  options: KeyCaseOptions = {},
+  options: FindStoreEntryOptions = {},
 ): FoundStoreEntry<E> | undefined {
   const keys = typeof target === "string" ? [target] : target.storeKeys;
   const mainKey = options.mainKey ?? (typeof target === "string" ? undefined : target.mainKey);
+  const caseOptions = mainKey === undefined ? {} : { mainKey };
+  const wanted: string[] = [];
+  const want = (key: string | undefined) => {
+    if (key === undefined || key.trim() === "") return;
+    const normalized = normalizeSessionKeyCase(key, caseOptions);
+    if (!wanted.includes(normalized)) wanted.push(normalized);
+  };
   for (const key of keys) {
-    if (key.trim() === "") continue;
-    const found = findTwins(store, key, mainKey);
-    if (found !== undefined) return found;
+    want(key);
+    if (options.storeAgentId !== undefined) want(bareStoreKeyOf(key, options.storeAgentId));
   }
-  return undefined;
+  return wanted.length === 0 ? undefined : findNewestSpelling(store, wanted, caseOptions);
 }
 
 /** A set of store keys that name one session and differ only in the case of fixed words. */
@@ -150,14 +191,29 @@ export interface KeyTwins {
   winner: string;
 }
 
+export interface ListKeyTwinsOptions extends KeyCaseOptions {
+  /**
+   * The agent whose store this is: its bare keys (`discord:group:dev`) are grouped with
+   * `agent:<id>:discord:group:dev`.
+   * @default undefined (bare keys are grouped with bare keys only)
+   */
+  storeAgentId?: string;
+}
+
 /** Lists every group of twin keys in a store, for `clawkeep doctor`. */
 export function listKeyTwins<E extends WithUpdatedAt>(
   store: Readonly<Record<string, E>>,
-  options: KeyCaseOptions = {},
+  options: ListKeyTwinsOptions = {},
 ): KeyTwins[] {
+  const caseOptions = options.mainKey === undefined ? {} : { mainKey: options.mainKey };
+  const agentId = options.storeAgentId?.trim().toLowerCase();
   const groups = new Map<string, string[]>();
   for (const key of Object.keys(store)) {
-    const canonical = normalizeSessionKeyCase(key, options);
+    let canonical = normalizeSessionKeyCase(key, caseOptions);
+    if (agentId !== undefined && agentId !== "") {
+      const prefixed = `agent:${agentId}:${canonical}`;
+      if (bareStoreKeyOf(prefixed, agentId) === canonical) canonical = prefixed;
+    }
     const group = groups.get(canonical);
     if (group === undefined) groups.set(canonical, [key]);
     else group.push(key);
@@ -165,7 +221,9 @@ export function listKeyTwins<E extends WithUpdatedAt>(
   const twins: KeyTwins[] = [];
   for (const [canonicalKey, keys] of groups) {
     if (keys.length < 2) continue;
-    const winner = findTwins(store, canonicalKey, options.mainKey)?.key ?? keys[0] ?? canonicalKey;
+    const findOptions: FindStoreEntryOptions = { ...caseOptions };
+    if (agentId !== undefined && agentId !== "") findOptions.storeAgentId = agentId;
+    const winner = findStoreEntry(store, canonicalKey, findOptions)?.key ?? keys[0] ?? canonicalKey;
     const ordered = [winner, ...keys.filter((key) => key !== winner)].sort((left, right) => {
       if (left === winner) return -1;
       if (right === winner) return 1;

@@ -180,14 +180,71 @@ describe("key twins", () => {
     expect(findStoreEntry(store, "agent:main:discord:group:nope")).toBeUndefined();
   });
 
-  it("tries the target's keys in order", () => {
+  it("treats a target's keys as spellings of one session: the newest wins", () => {
     const store = { main: entry(500, "alias"), "agent:main:main": entry(100, "canonical") };
-    expect(findStoreEntry(store, { storeKeys: ["agent:main:main", "main"] })?.key).toBe(
-      "agent:main:main",
-    );
+    expect(findStoreEntry(store, { storeKeys: ["agent:main:main", "main"] })?.key).toBe("main");
     expect(
       findStoreEntry({ main: entry(1) }, { storeKeys: ["agent:main:main", "main"] })?.key,
     ).toBe("main");
+    // Equal times prefer the canonical spelling.
+    const tied = { main: entry(100, "alias"), "agent:main:main": entry(100, "canonical") };
+    expect(findStoreEntry(tied, { storeKeys: ["agent:main:main", "main"] })?.key).toBe(
+      "agent:main:main",
+    );
+  });
+
+  it("finds a session stored under its bare key by the canonical key", () => {
+    const cfg = config({});
+    const store = {
+      "Discord:Group:dev": entry(300, "bare-twin"),
+      "discord:group:dev": entry(200, "bare"),
+      "agent:main:discord:group:Dev": entry(900, "another group"),
+      "agent:ops:discord:group:dev": entry(999, "another agent"),
+    };
+    const target = resolveGatewaySessionStoreTarget({
+      cfg,
+      key: "agent:main:discord:group:dev",
+      stateDir: "/s",
+    });
+    expect(target.storeKeys).toEqual(["agent:main:discord:group:dev", "discord:group:dev"]);
+    expect(findStoreEntry(store, target)).toEqual({
+      key: "Discord:Group:dev",
+      entry: store["Discord:Group:dev"],
+    });
+    // A plain key finds the bare spelling when the caller names the store's agent.
+    expect(findStoreEntry(store, "agent:main:discord:group:dev")).toBeUndefined();
+    expect(
+      findStoreEntry(store, "agent:main:discord:group:dev", { storeAgentId: "main" })?.key,
+    ).toBe("Discord:Group:dev");
+    expect(
+      findStoreEntry(store, "agent:ops:discord:group:dev", { storeAgentId: "main" })?.key,
+    ).toBe("agent:ops:discord:group:dev");
+    // A newer canonical entry beats the bare one.
+    const both = { "discord:group:dev": entry(200, "bare"), [target.canonicalKey]: entry(250) };
+    expect(findStoreEntry(both, target)?.key).toBe(target.canonicalKey);
+    // Bare `global` is the global session, not `agent:main:global`.
+    expect(
+      findStoreEntry({ global: entry(1) }, "agent:main:global", { storeAgentId: "main" }),
+    ).toBe(undefined);
+  });
+
+  it("lists every spelling a write migrates in the target's store keys", () => {
+    const cfg = config({ session: { mainKey: "work" } });
+    const main = resolveGatewaySessionStoreTarget({ cfg, key: "Main", stateDir: "/s" });
+    expect(main.canonicalKey).toBe("agent:main:work");
+    expect(main.storeKeys).toEqual(["agent:main:work", "Main", "agent:main:main", "work", "main"]);
+    // A fixed store path holds the default agent's bare keys only.
+    const shared = config({
+      session: { store: "/s/sessions.json" },
+      agents: { list: [{ id: "main", default: true }, { id: "ops" }] },
+    });
+    const ops = resolveGatewaySessionStoreTarget({ cfg: shared, key: "agent:ops:discord:group:x" });
+    expect(ops.storeKeys).toEqual(["agent:ops:discord:group:x"]);
+    const own = resolveGatewaySessionStoreTarget({
+      cfg: shared,
+      key: "agent:main:discord:group:x",
+    });
+    expect(own.storeKeys).toEqual(["agent:main:discord:group:x", "discord:group:x"]);
   });
 
   it("lists twins for doctor, newest first", () => {
@@ -206,6 +263,22 @@ describe("key twins", () => {
           "agent:main:Telegram:Direct:Bob",
         ],
         winner: "agent:main:telegram:direct:Bob",
+      },
+    ]);
+  });
+
+  it("groups bare keys with their agent keys when told the store's agent", () => {
+    const store = {
+      "discord:group:dev": entry(10),
+      "agent:main:Discord:Group:dev": entry(20),
+      global: entry(5),
+    };
+    expect(listKeyTwins(store)).toEqual([]);
+    expect(listKeyTwins(store, { storeAgentId: "main" })).toEqual([
+      {
+        canonicalKey: "agent:main:discord:group:dev",
+        keys: ["agent:main:Discord:Group:dev", "discord:group:dev"],
+        winner: "agent:main:Discord:Group:dev",
       },
     ]);
   });

@@ -1,6 +1,12 @@
 import { type Env, resolveStorePath } from "@clawkeep/store";
+import { resolveDefaultAgentId } from "../config/agents.ts";
 import type { SessionsConfig } from "../config/sessions-config.ts";
-import { resolveSessionStoreAgentId, resolveSessionStoreKey } from "./session-keys.ts";
+import { bareStoreKeyOf } from "./key-case.ts";
+import {
+  resolveAgentMainSessionKey,
+  resolveSessionStoreAgentId,
+  resolveSessionStoreKey,
+} from "./session-keys.ts";
 
 export interface ResolveGatewaySessionStoreTargetParams {
   cfg: SessionsConfig;
@@ -18,10 +24,26 @@ export interface SessionStoreTarget {
   /** The agent's `sessions.json` (absolute). */
   storePath: string;
   canonicalKey: string;
-  /** The canonical key, then the trimmed raw key when it differs; looked up in this order. */
+  /**
+   * Every spelling the session may be stored under, canonical key first: the trimmed raw key,
+   * the bare key without `agent:<id>:` when the agent's bare keys live in this store, and for a
+   * main session `agent:<id>:main` (and bare `main`). Lookups take the newest of them (and of
+   * their twins in the case of fixed words); a write moves the session to the canonical key.
+   */
   storeKeys: string[];
   /** The configured main key, so lookups recognise it in any case. */
   mainKey: string;
+}
+
+/**
+ * Whether bare keys (no `agent:` prefix) in the store of `agentId` are that agent's sessions: in
+ * a per-agent store always; a fixed `session.store` path is shared, and the combined view reads it
+ * as the default agent's store.
+ */
+function holdsBareKeysOf(cfg: SessionsConfig, agentId: string): boolean {
+  const template = cfg.session.store;
+  if (template === undefined || template.includes("{agentId}")) return true;
+  return agentId === resolveDefaultAgentId(cfg);
 }
 
 /**
@@ -39,7 +61,16 @@ export function resolveGatewaySessionStoreTarget(
   if (params.stateDir !== undefined) pathOptions.stateDir = params.stateDir;
   if (params.env !== undefined) pathOptions.env = params.env;
   const storePath = resolveStorePath(cfg.session.store, pathOptions);
-  const storeKeys =
-    rawKey !== "" && rawKey !== canonicalKey ? [canonicalKey, rawKey] : [canonicalKey];
+  const spellings = new Set([canonicalKey]);
+  if (rawKey !== "") spellings.add(rawKey);
+  const isMain =
+    cfg.session.scope !== "global" && canonicalKey === resolveAgentMainSessionKey(cfg, agentId);
+  if (isMain) spellings.add(`agent:${agentId}:main`);
+  if (holdsBareKeysOf(cfg, agentId)) {
+    const bare = bareStoreKeyOf(canonicalKey, agentId);
+    if (bare !== undefined) spellings.add(bare);
+    if (isMain) spellings.add("main");
+  }
+  const storeKeys = [...spellings];
   return { agentId, storePath, canonicalKey, storeKeys, mainKey: cfg.session.mainKey };
 }

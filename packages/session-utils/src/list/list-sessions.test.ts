@@ -287,6 +287,141 @@ describe("listSessionsFromStore: rows", () => {
   });
 });
 
+describe("listSessionsFromStore: row shape", () => {
+  // gateway-wire.md §5: the row fields in the order openclaw sends them.
+  const CAPTURED_ORDER = [
+    "key",
+    "kind",
+    "label",
+    "displayName",
+    "channel",
+    "subject",
+    "groupChannel",
+    "space",
+    "chatType",
+    "origin",
+    "updatedAt",
+    "sessionId",
+    "systemSent",
+    "abortedLastRun",
+    "thinkingLevel",
+    "verboseLevel",
+    "reasoningLevel",
+    "elevatedLevel",
+    "sendPolicy",
+    "inputTokens",
+    "outputTokens",
+    "totalTokens",
+    "responseUsage",
+    "modelProvider",
+    "model",
+    "contextTokens",
+    "deliveryContext",
+    "lastChannel",
+    "lastTo",
+    "lastAccountId",
+    "derivedTitle",
+    "lastMessagePreview",
+  ];
+
+  it("sends every field in the captured order", async () => {
+    const store: Record<string, SessionEntry> = {
+      // Stored fields deliberately in another order: the row order must not follow the entry's.
+      "agent:main:discord:group:111": {
+        lastAccountId: "default",
+        lastTo: "discord:group:111",
+        lastChannel: "discord",
+        deliveryContext: { channel: "discord", to: "discord:group:111", accountId: "default" },
+        contextTokens: 100_000,
+        responseUsage: "full",
+        totalTokens: 30,
+        outputTokens: 20,
+        inputTokens: 10,
+        sendPolicy: "deny",
+        elevatedLevel: "ask",
+        reasoningLevel: "stream",
+        verboseLevel: "on",
+        thinkingLevel: "high",
+        abortedLastRun: false,
+        systemSent: true,
+        sessionId: "sess-1",
+        updatedAt: NOW - 1_000,
+        origin: { label: "ops war room", provider: "discord" },
+        chatType: "group",
+        space: "guild-1",
+        groupChannel: "#ops",
+        subject: "ops war room",
+        channel: "discord",
+        displayName: "discord:#ops",
+        label: "ops",
+        modelOverride: "claude-sonnet-4-5",
+      },
+    };
+    const readers: ListTranscriptReaders = {
+      readFirstUserMessage: async () => "hello",
+      readLastMessagePreview: async () => "last words",
+    };
+    const result = await list(
+      store,
+      { includeDerivedTitles: true, includeLastMessage: true },
+      { readers },
+    );
+    const row = result.sessions[0] as Record<string, unknown>;
+    expect(Object.keys(row)).toEqual(CAPTURED_ORDER);
+    expect(row).toMatchObject({ derivedTitle: "discord:#ops", lastMessagePreview: "last words" });
+  });
+
+  it("keeps the order with fields missing, and omits them", async () => {
+    const result = await list(
+      { "agent:main:x": { sessionId: "s", updatedAt: 1, label: "x" } },
+      { includeDerivedTitles: true },
+      {
+        readers: {
+          readFirstUserMessage: async () => "first",
+          readLastMessagePreview: async () => null,
+        },
+      },
+    );
+    const keys = Object.keys(result.sessions[0] as object);
+    expect(keys).toEqual(CAPTURED_ORDER.filter((field) => keys.includes(field)));
+    expect(keys.at(-1)).toBe("derivedTitle");
+  });
+
+  it("rebuilds deliveryContext from the last route when the entry has none", async () => {
+    const store: Record<string, SessionEntry> = {
+      "agent:main:discord:group:111": { sessionId: "g", updatedAt: 3, lastChannel: "discord" },
+      "agent:main:telegram:direct:5": {
+        sessionId: "d",
+        updatedAt: 2,
+        lastChannel: " Telegram ",
+        lastTo: "telegram:5",
+        lastAccountId: "bot-a",
+        lastThreadId: "42",
+      },
+      "agent:main:plain": { sessionId: "p", updatedAt: 1 },
+    };
+    const [group, direct, plain] = (await list(store)).sessions;
+    // As captured: `{"channel":"discord"}` beside `lastChannel`.
+    expect(group).toMatchObject({
+      deliveryContext: { channel: "discord" },
+      lastChannel: "discord",
+    });
+    expect(direct).toMatchObject({
+      deliveryContext: {
+        channel: "telegram",
+        to: "telegram:5",
+        accountId: "bot-a",
+        threadId: "42",
+      },
+      lastChannel: "telegram",
+      lastTo: "telegram:5",
+      lastAccountId: "bot-a",
+    });
+    expect(plain).not.toHaveProperty("deliveryContext");
+    expect(plain).not.toHaveProperty("lastChannel");
+  });
+});
+
 describe("listSessionsFromStore: paging", () => {
   it("returns every row exactly once across pages of 1,000 entries", async () => {
     const store: Record<string, SessionEntry> = {};

@@ -1,4 +1,8 @@
-import type { GatewaySessionRow, SessionEntry } from "@clawkeep/schema";
+import {
+  type GatewaySessionRow,
+  normalizeSessionEntryDelivery,
+  type SessionEntry,
+} from "@clawkeep/schema";
 import type { ModelRef } from "../config/agents.ts";
 import { getEntryFacts } from "./entry-facts.ts";
 
@@ -28,8 +32,10 @@ export interface BuildSessionRowExtras {
 
 /**
  * The `sessions.list` row of one session, with every derived field (kind, display name, channel
- * from a group key, total tokens, model) and the fields in the order they are sent; absent values
- * are left out.
+ * from a group key, total tokens, model, delivery route) and the fields in the order openclaw
+ * sends them; absent values are left out. The delivery fields are shown as a save would store
+ * them (`normalizeSessionEntryDelivery`), so an entry without `deliveryContext` gets one rebuilt
+ * from `lastChannel` (else `channel`), `lastTo`, `lastAccountId` and `lastThreadId`.
  */
 export function buildGatewaySessionRow(
   key: string,
@@ -45,8 +51,6 @@ export function buildGatewaySessionRow(
   };
   put("label", entry.label);
   put("displayName", facts.displayName);
-  put("derivedTitle", extras.derivedTitle);
-  put("lastMessagePreview", extras.lastMessagePreview);
   put("channel", facts.channel);
   put("subject", entry.subject);
   put("groupChannel", entry.groupChannel);
@@ -72,9 +76,12 @@ export function buildGatewaySessionRow(
   row.modelProvider = model.provider;
   row.model = model.model;
   put("contextTokens", entry.contextTokens);
-  put("deliveryContext", entry.deliveryContext);
-  put("lastChannel", entry.lastChannel);
-  put("lastTo", entry.lastTo);
-  put("lastAccountId", entry.lastAccountId);
+  const delivery = normalizeSessionEntryDelivery(entry);
+  put("deliveryContext", delivery.deliveryContext);
+  put("lastChannel", delivery.lastChannel);
+  put("lastTo", delivery.lastTo);
+  put("lastAccountId", delivery.lastAccountId);
+  put("derivedTitle", extras.derivedTitle);
+  put("lastMessagePreview", extras.lastMessagePreview);
   return row as GatewaySessionRow;
 }

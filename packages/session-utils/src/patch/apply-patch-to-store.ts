@@ -20,7 +20,10 @@ export interface ApplySessionsPatchToStoreParams {
    * @default store
    */
   snapshot?: Readonly<Record<string, SessionEntry>>;
-  /** Where the session lives: its canonical key and the keys to look it up by. */
+  /**
+   * Where the session lives: its canonical key and every spelling it may be stored under (see
+   * `resolveGatewaySessionStoreTarget`).
+   */
   target: { canonicalKey: string; storeKeys: readonly string[]; mainKey?: string };
   patch: SessionsPatch;
   /** Current time in epoch ms. @default Date.now */
@@ -52,13 +55,17 @@ export function applySessionsPatchToStore(
   const view = params.snapshot ?? store;
   const mainKey = target.mainKey ?? cfg.session.mainKey;
   const found = findStoreEntry(view, target, { mainKey });
-  const ownKey = normalizeSessionKeyCase(target.canonicalKey, { mainKey });
+  const ownKeys = new Set(
+    [target.canonicalKey, ...target.storeKeys].map((key) =>
+      normalizeSessionKeyCase(key, { mainKey }),
+    ),
+  );
   const isLabelTaken = (label: string): boolean => {
     for (const [key, entry] of Object.entries(view)) {
       if (entry?.label !== label) continue;
       if (key === found?.key || key === target.canonicalKey) continue;
-      // A twin spelling of this session is the same session, not a rival.
-      if (normalizeSessionKeyCase(key, { mainKey }) === ownKey) continue;
+      // Another spelling of this session (a twin, its bare key) is the same session, not a rival.
+      if (ownKeys.has(normalizeSessionKeyCase(key, { mainKey }))) continue;
       return true;
     }
     return false;

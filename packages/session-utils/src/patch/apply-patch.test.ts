@@ -1,6 +1,7 @@
 import type { SessionEntry } from "@clawkeep/schema";
 import { describe, expect, it } from "vitest";
 import { parseSessionsConfig, type SessionsConfig } from "../config/sessions-config.ts";
+import { resolveGatewaySessionStoreTarget } from "../keys/store-target.ts";
 import {
   type ApplySessionsPatchResult,
   applySessionsPatch,
@@ -367,6 +368,36 @@ describe("applySessionsPatchToStore", () => {
     expect(result).toMatchObject({ ok: true, key: "agent:main:main", migratedFrom: "main" });
     expect(store).toEqual({
       "agent:main:main": { sessionId: "m", updatedAt: NOW, sendPolicy: "deny" },
+    });
+  });
+
+  it("patches a session stored under its bare key instead of creating a second entry", () => {
+    const store: Record<string, SessionEntry> = {
+      "discord:group:dev": { sessionId: "g", updatedAt: 1, label: "dev" },
+    };
+    const result = applySessionsPatchToStore({
+      cfg,
+      store,
+      target: resolveGatewaySessionStoreTarget({
+        cfg,
+        key: "agent:main:discord:group:dev",
+        stateDir: "/s",
+      }),
+      patch: { label: "dev", thinkingLevel: "high" },
+      now: () => NOW,
+    });
+    expect(result).toMatchObject({
+      ok: true,
+      key: "agent:main:discord:group:dev",
+      migratedFrom: "discord:group:dev",
+    });
+    expect(store).toEqual({
+      "agent:main:discord:group:dev": {
+        sessionId: "g",
+        updatedAt: NOW,
+        label: "dev",
+        thinkingLevel: "high",
+      },
     });
   });
 
