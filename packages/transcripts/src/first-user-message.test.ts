@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { testdir } from "@clawkeep/test-utils";
 import { describe, expect, it } from "vitest";
-import { readFirstUserMessageFromTranscript } from "./first-user-message.ts";
+import { readFirstUserMessage, readFirstUserMessageFromTranscript } from "./first-user-message.ts";
 
 const header = {
   type: "session",
@@ -123,5 +123,56 @@ describe("readFirstUserMessageFromTranscript", () => {
   it("round-trips CJK and emoji", async () => {
     const file = await transcript(header, user("你好，世界 👋🏽 café"));
     expect(await readFirstUserMessageFromTranscript(file)).toBe("你好，世界 👋🏽 café");
+  });
+});
+
+describe("readFirstUserMessage", () => {
+  it("counts the malformed lines it skips, and reports the read", async () => {
+    const file = await transcript(
+      header,
+      "{not json",
+      "[1, 2]",
+      "   ",
+      assistant("reply"),
+      user("First user"),
+      "{also bad",
+    );
+    expect(await readFirstUserMessage(file)).toEqual({
+      text: "First user",
+      file,
+      escapedPath: null,
+      malformedLines: 2,
+      truncated: false,
+      bytesScanned: expect.any(Number),
+    });
+  });
+
+  it("does not count a line cut by the window, and says when the window ended first", async () => {
+    const big = await transcript(header, assistant("x".repeat(9000)), user("beyond 8 KiB"));
+    expect(await readFirstUserMessage(big)).toMatchObject({
+      text: null,
+      malformedLines: 0,
+      truncated: true,
+      bytesScanned: 8192,
+    });
+    const torn = await transcript(header, assistant("a"));
+    await writeFile(torn, `${jsonl(header, assistant("a"))}{"type":"mess`);
+    expect(await readFirstUserMessage(torn)).toMatchObject({
+      text: null,
+      malformedLines: 1,
+      truncated: false,
+    });
+  });
+
+  it("reports a missing transcript", async () => {
+    const dir = await testdir();
+    expect(await readFirstUserMessage(join(dir, "missing.jsonl"))).toEqual({
+      text: null,
+      file: null,
+      escapedPath: null,
+      malformedLines: 0,
+      truncated: false,
+      bytesScanned: 0,
+    });
   });
 });

@@ -11,7 +11,9 @@ export {
   type TranscriptArchiveReason,
 } from "./archive-names.ts";
 export {
+  type FirstUserMessage,
   type FirstUserMessageOptions,
+  readFirstUserMessage,
   readFirstUserMessageFromTranscript,
 } from "./first-user-message.ts";
 export { DEFAULT_MAX_SCAN_BYTES, type TailScanOptions } from "./line-reader.ts";
@@ -40,6 +42,7 @@ export {
   appendTranscriptMessage,
   createTranscriptEntryId,
   type TranscriptEntryInput,
+  type TranscriptMessageInput,
 } from "./transcript-append.ts";
 export {
   type ArchiveTranscriptOptions,
@@ -64,6 +67,7 @@ export {
 export {
   type ReadTranscriptMessagesOptions,
   readTranscriptMessages,
+  type TranscriptCompactionMarker,
   type TranscriptMessage,
   type TranscriptMessageStats,
   type TranscriptMessageStream,

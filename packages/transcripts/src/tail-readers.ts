@@ -6,13 +6,17 @@ import {
   type TailScanOptions,
 } from "./line-reader.ts";
 import { clampPreviewLimits, extractMessageText, toSessionPreviewItem } from "./message-text.ts";
-import { openTranscriptForReading } from "./open-transcript.ts";
-import { findTranscriptFile, type TranscriptSource } from "./transcript-source.ts";
+import { openTranscriptSourceForReader, type TranscriptSource } from "./transcript-source.ts";
 
 /** What every tail read reports besides its answer. */
 export interface TailReadInfo {
-  /** The transcript read, or null when none exists. */
+  /** The transcript read, or null when none exists (or it was refused). */
   file: string | null;
+  /**
+   * A transcript that was not read because its real path leads out of its sessions dir (a
+   * symlink out: `PATH_ESCAPE`); the answer is then empty, as for a missing transcript.
+   */
+  escapedPath: string | null;
   /** True when the scan stopped at `maxScanBytes` before it had everything asked for. */
   truncated: boolean;
   /** Non-blank lines that were not JSON objects (a torn last line, garbage); they were skipped. */
@@ -30,11 +34,16 @@ async function scanMessagesBackward(
   options: TailScanOptions,
   visit: (message: unknown) => boolean,
 ): Promise<TailReadInfo> {
-  const file = await findTranscriptFile(source);
-  const info: TailReadInfo = { file, truncated: false, malformedLines: 0, bytesScanned: 0 };
-  if (file === null) return info;
-  const handle = await openTranscriptForReading(file);
-  if (handle === null) return { ...info, file: null };
+  const { opened, escapedPath } = await openTranscriptSourceForReader(source);
+  const info: TailReadInfo = {
+    file: opened?.file ?? null,
+    escapedPath,
+    truncated: false,
+    malformedLines: 0,
+    bytesScanned: 0,
+  };
+  if (opened === null) return info;
+  const { handle } = opened;
   try {
     const { size } = await handle.stat();
     const reader = new BackwardLineReader(handle, size, options);

@@ -1,10 +1,21 @@
-import { appendFile, copyFile, readdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { AgentMessage } from "@clawkeep/schema";
 import { testdir } from "@clawkeep/test-utils";
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { readLastMessagePreviewFromTranscript, readTranscriptPreview } from "./tail-readers.ts";
-import { appendTranscriptEntry, appendTranscriptMessage } from "./transcript-append.ts";
-import { readTranscriptMessages } from "./transcript-messages.ts";
+import {
+  appendTranscriptEntry,
+  appendTranscriptMessage,
+  type TranscriptEntryInput,
+  type TranscriptMessageInput,
+} from "./transcript-append.ts";
+import { withTranscriptLock } from "./transcript-lock.ts";
+import {
+  readTranscriptMessages,
+  type TranscriptCompactionMarker,
+  type TranscriptMessage,
+} from "./transcript-messages.ts";
 
 const now = () => Date.parse("2026-02-12T09:00:00.000Z");
 
@@ -180,6 +191,58 @@ describe("appendTranscriptEntry", () => {
         },
       ),
     ).rejects.toMatchObject({ code: "PATH_ESCAPE" });
+  });
+
+  for (const [name, existing] of [
+    ["an existing transcript", "" as string | null],
+    ["a new transcript (a dangling link)", null],
+  ] as const) {
+    it(`checks again under the lock: a symlink planted while the lock was awaited is refused (${name})`, async () => {
+      const root = await testdir({ "outside/victim.jsonl": "", "sessions/.keep": "" });
+      const file = join(root, "sessions", "sess-1.jsonl");
+      if (existing !== null) await writeFile(file, existing);
+      const target = join(root, "outside", existing === null ? "created.jsonl" : "victim.jsonl");
+      let waiting = () => {};
+      const lockAwaited = new Promise<void>((resolve) => {
+        waiting = resolve;
+      });
+      let append: Promise<unknown> = Promise.resolve();
+      await withTranscriptLock(file, async () => {
+        append = appendTranscriptMessage(
+          file,
+          { role: "user", content: "x" },
+          // The lock reads its clock first thing, after the checks that run before it.
+          {
+            lock: {
+              now: () => {
+                waiting();
+                return Date.now();
+              },
+              pollIntervalMs: 5,
+            },
+          },
+        ).catch((error: unknown) => error);
+        await lockAwaited;
+        await rm(file, { force: true });
+        await symlink(target, file);
+      });
+      expect(await append).toMatchObject({ code: "PATH_ESCAPE" });
+      expect((await readdir(join(root, "outside"))).sort()).toEqual(["victim.jsonl"]);
+      expect(await readFile(join(root, "outside", "victim.jsonl"), "utf8")).toBe("");
+    });
+  }
+
+  it("types entries and messages with the schema's shapes", () => {
+    expectTypeOf<{
+      type: "model_change";
+      provider: string;
+      modelId: string;
+    }>().toExtend<TranscriptEntryInput>();
+    expectTypeOf<{ type: "future_thing"; payload: number[] }>().toExtend<TranscriptEntryInput>();
+    expectTypeOf<{ provider: string }>().not.toExtend<TranscriptEntryInput>();
+    expectTypeOf<{ role: "user"; content: string }>().toExtend<TranscriptMessageInput>();
+    expectTypeOf<{ content: string }>().not.toExtend<TranscriptMessageInput>();
+    expectTypeOf<TranscriptMessage>().toEqualTypeOf<AgentMessage | TranscriptCompactionMarker>();
   });
 
   it("creates missing subdirs inside sessionsDir", async () => {

@@ -1,20 +1,41 @@
 import { randomBytes } from "node:crypto";
-import { type FileHandle, mkdir, open } from "node:fs/promises";
+import { type FileHandle, mkdir } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
-import { SessionsError, TRANSCRIPT_VERSION } from "@clawkeep/schema";
+import {
+  type AgentMessage,
+  SessionsError,
+  TRANSCRIPT_VERSION,
+  type TranscriptEntry,
+} from "@clawkeep/schema";
 import { BackwardLineReader, isBlankLine, parseJsonObjectLine } from "./line-reader.ts";
+import { openTranscriptForAppending } from "./open-transcript.ts";
 import { type TranscriptLockOptions, withTranscriptLock } from "./transcript-lock.ts";
 import { assertRealPathInside } from "./transcript-paths.ts";
 
-/** An entry to append: its `type` and payload; `id` and `timestamp` are filled in (an `id` given is replaced). */
-export interface TranscriptEntryInput {
-  type: string;
+/** `T` without the keys `K`, for each member of a union; index signatures are kept. */
+type Without<T, K extends PropertyKey> = T extends unknown
+  ? { [P in keyof T as P extends K ? never : P]: T[P] }
+  : never;
+
+/**
+ * An entry to append: one of `@clawkeep/schema`'s `TranscriptEntry` shapes (an unknown `type` with
+ * any payload included) without the fields that are filled in. `id` and `timestamp` are filled in
+ * (an `id` given is replaced); `parentId` defaults to the current leaf.
+ */
+export type TranscriptEntryInput = Without<TranscriptEntry, "id" | "parentId" | "timestamp"> & {
+  /** Replaced: ids are the appender's to keep unique. */
+  id?: string;
   /** The entry this one follows. @default the current leaf (the last entry of the file) */
   parentId?: string | null;
   /** ISO time of the entry. @default now */
   timestamp?: string;
-  [field: string]: unknown;
-}
+};
+
+/**
+ * A message to append: one of `@clawkeep/schema`'s `AgentMessage` shapes (an unknown `role`
+ * included), with `timestamp` (epoch ms) filled in when missing.
+ */
+export type TranscriptMessageInput = Without<AgentMessage, "timestamp"> & { timestamp?: number };
 
 /** Options of {@link appendTranscriptEntry}. */
 export interface AppendTranscriptOptions {
@@ -129,15 +150,10 @@ export async function appendTranscriptEntry(
   return withTranscriptLock(
     path,
     async () => {
-      let handle: FileHandle;
-      try {
-        handle = await open(path, "a+", 0o644);
-      } catch (error) {
-        throw new SessionsError("STORE_IO", `cannot open transcript for appending: ${path}`, {
-          cause: error,
-          details: { path },
-        });
-      }
+      // Checked again under the lock, right before the open, and the opened file is checked too:
+      // a symlink may have been planted while the lock was awaited.
+      await assertRealPathInside(path, root);
+      const { handle } = await openTranscriptForAppending(path, root);
       try {
         const { size } = await handle.stat();
         const createdFile = size === 0;
@@ -183,10 +199,12 @@ export async function appendTranscriptEntry(
 /** Appends a `message` entry; the message gets `timestamp` (epoch ms) when it has none. */
 export async function appendTranscriptMessage(
   file: string,
-  message: { role: string; [field: string]: unknown },
+  message: TranscriptMessageInput,
   options: AppendTranscriptOptions = {},
 ): Promise<AppendedTranscriptEntry> {
   const now = options.now ?? Date.now;
-  const stamped = message.timestamp === undefined ? { ...message, timestamp: now() } : message;
+  const stamped = (
+    message.timestamp === undefined ? { ...message, timestamp: now() } : message
+  ) as AgentMessage;
   return appendTranscriptEntry(file, { type: "message", message: stamped }, options);
 }

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { testdir } from "@clawkeep/test-utils";
 import { describe, expect, it } from "vitest";
@@ -6,6 +6,7 @@ import { parseArchiveName } from "./archive-names.ts";
 import { readTranscriptPreview } from "./tail-readers.ts";
 import { appendTranscriptMessage } from "./transcript-append.ts";
 import { compactTranscript } from "./transcript-compact.ts";
+import { withTranscriptLock } from "./transcript-lock.ts";
 
 const header = {
   type: "session",
@@ -177,6 +178,36 @@ describe("compactTranscript", () => {
       code: "PATH_ESCAPE",
     });
     expect(await readdir(join(root, "outside"))).toEqual(["victim.jsonl"]);
+  });
+
+  it("checks again under the lock: a symlink planted while the lock was awaited is refused", async () => {
+    const lines = jsonl([header, msg("a1", null, "user", "x"), msg("a2", "a1", "user", "y")]);
+    const root = await testdir({ "outside/victim.jsonl": lines, "sessions/s.jsonl": lines });
+    const file = join(root, "sessions", "s.jsonl");
+    let waiting = () => {};
+    const lockAwaited = new Promise<void>((resolve) => {
+      waiting = resolve;
+    });
+    let compaction: Promise<unknown> = Promise.resolve();
+    await withTranscriptLock(file, async () => {
+      compaction = compactTranscript(file, {
+        maxLines: 1,
+        // The lock reads its clock first thing, after the checks that run before it.
+        lock: {
+          now: () => {
+            waiting();
+            return Date.now();
+          },
+          pollIntervalMs: 5,
+        },
+      }).catch((error: unknown) => error);
+      await lockAwaited;
+      await rm(file);
+      await symlink(join(root, "outside", "victim.jsonl"), file);
+    });
+    expect(await compaction).toMatchObject({ code: "PATH_ESCAPE" });
+    expect(await readdir(join(root, "outside"))).toEqual(["victim.jsonl"]);
+    expect(await readFile(join(root, "outside", "victim.jsonl"), "utf8")).toBe(lines);
   });
 
   it("waits for the transcript lock and fails with TRANSCRIPT_LOCKED", async () => {

@@ -1,10 +1,11 @@
-import { type FileHandle, open, realpath, rename, unlink } from "node:fs/promises";
+import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { SessionsError } from "@clawkeep/schema";
 import { createTempFilePath, fsyncDirectory, removeOrphanedTempFiles } from "@clawkeep/store";
 import { resolveTranscriptArchivePath } from "./archive-names.ts";
 import { exists, linkNoReplace } from "./durable-rename.ts";
 import { parseJsonObjectLine, readLinesForward } from "./line-reader.ts";
+import { openTranscriptForReading } from "./open-transcript.ts";
 import { type TranscriptLockOptions, withTranscriptLock } from "./transcript-lock.ts";
 import { assertRealPathInside } from "./transcript-paths.ts";
 
@@ -224,16 +225,13 @@ export async function compactTranscript(
   return withTranscriptLock(
     path,
     async () => {
-      let target: string;
+      // Checked again under the lock, on the file actually opened: a symlink may have been
+      // planted while the lock was awaited. Everything below works on its real path.
+      const opened = await openTranscriptForReading(path, root);
+      if (opened === null) return missing;
+      const { handle, realPath: target } = opened;
       try {
-        target = await realpath(path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return missing;
-        throw error;
-      }
-      await removeOrphanedTempFiles(target);
-      const handle = await open(target, "r");
-      try {
+        await removeOrphanedTempFiles(target);
         const census = await takeCensus(handle, maxLines + 1, bufferBytes);
         const header =
           census.firstLine !== null && (await isHeaderLine(handle, census.firstLine))

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { open, readFile, stat, unlink } from "node:fs/promises";
+import { link, open, readFile, rename, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SessionsError } from "@clawkeep/schema";
@@ -70,11 +70,35 @@ export function parseTranscriptLockOwner(content: string): TranscriptLockOwner |
   };
 }
 
-interface ObservedLock {
+/** A lock file as it was read: what it said and which file it was. */
+export interface ObservedLock {
   owner: TranscriptLockOwner | undefined;
   stale: boolean;
+  /** The file's whole content, compared again before the lock is broken. */
+  content: string;
+  dev: number;
   inode: number;
   mtimeMs: number;
+}
+
+/** The content and identity of a lock file, read through one handle; undefined when it is gone. */
+async function readLockFile(
+  lockPath: string,
+): Promise<Pick<ObservedLock, "content" | "dev" | "inode" | "mtimeMs"> | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(lockPath, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  try {
+    const stats = await handle.stat();
+    const content = await handle.readFile("utf8");
+    return { content, dev: stats.dev, inode: stats.ino, mtimeMs: stats.mtimeMs };
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -82,45 +106,94 @@ interface ObservedLock {
  * this host, or it is older than `staleMs`. A lock without a host field is taken to be from this
  * host (openclaw writes none). Undefined when the lock vanished meanwhile.
  */
-async function observeLock(
+export async function observeLock(
   lockPath: string,
   staleMs: number,
   now: number,
 ): Promise<ObservedLock | undefined> {
-  let content: string;
-  let stats: Awaited<ReturnType<typeof stat>>;
-  try {
-    stats = await stat(lockPath);
-    content = await readFile(lockPath, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-  const owner = parseTranscriptLockOwner(content);
-  const base = { owner, inode: stats.ino, mtimeMs: stats.mtimeMs };
+  const file = await readLockFile(lockPath);
+  if (file === undefined) return undefined;
+  const owner = parseTranscriptLockOwner(file.content);
+  const base = { ...file, owner };
   if (owner?.pid === undefined) {
-    return { ...base, stale: now - stats.mtimeMs > Math.min(staleMs, UNREADABLE_LOCK_GRACE_MS) };
+    return { ...base, stale: now - file.mtimeMs > Math.min(staleMs, UNREADABLE_LOCK_GRACE_MS) };
   }
   const created = owner.createdAt === undefined ? Number.NaN : Date.parse(owner.createdAt);
-  const age = now - (Number.isNaN(created) ? stats.mtimeMs : created);
+  const age = now - (Number.isNaN(created) ? file.mtimeMs : created);
   if (age > staleMs) return { ...base, stale: true };
   const sameHost = owner.host === undefined || owner.host === hostname();
   return { ...base, stale: sameHost && !isProcessAlive(owner.pid) };
 }
 
-/** Removes a stale lock, unless it was replaced since it was observed. */
-async function breakLock(lockPath: string, observed: ObservedLock): Promise<void> {
+/** True when a lock file is still exactly the one observed: same file, same time, same content. */
+function isSameLock(
+  file: Pick<ObservedLock, "content" | "dev" | "inode" | "mtimeMs"> | undefined,
+  observed: ObservedLock,
+): boolean {
+  return (
+    file !== undefined &&
+    file.content === observed.content &&
+    file.dev === observed.dev &&
+    file.inode === observed.inode &&
+    file.mtimeMs === observed.mtimeMs
+  );
+}
+
+/**
+ * Removes a stale lock, unless it was replaced since it was observed. Inode and mtime alone do not
+ * tell: an inode freed by a broken lock is soon reused by the next lock file. So the lock is moved
+ * aside to a unique name first (atomic: from then on nobody else can break or release it by its
+ * name), compared there with what was observed (content, inode, mtime), and removed only when it
+ * is the same; a lock someone created meanwhile is put back with a link that never overwrites.
+ * openclaw's `{pid, createdAt}` files are compared the same way, by their whole content.
+ */
+export async function breakLock(lockPath: string, observed: ObservedLock): Promise<void> {
+  // A cheap first look: most replaced locks are told apart before anything is moved.
+  if (!isSameLock(await readLockFile(lockPath), observed)) return;
+  const aside = `${lockPath}.breaking-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
-    const stats = await stat(lockPath);
-    if (stats.ino !== observed.inode || stats.mtimeMs !== observed.mtimeMs) return;
-    await unlink(lockPath);
+    await rename(lockPath, aside);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
     throw error;
   }
+  if (!isSameLock(await readLockFile(aside), observed)) await restoreLock(aside, lockPath);
+  await unlinkIfPresent(aside);
 }
 
-/** Creates the lock file exclusively; false when it exists already. */
+/**
+ * Gives a lock moved aside by mistake its name back, without overwriting a lock created since.
+ * Only a lock replaced in the microseconds between the second look and the rename is moved by
+ * mistake, and only a third process creating a lock in the next microseconds keeps it from coming
+ * back.
+ */
+async function restoreLock(aside: string, lockPath: string): Promise<void> {
+  try {
+    await link(aside, lockPath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "ENOSYS") {
+      throw error;
+    }
+    // No hard links here: rename back, refusing to overwrite by a check right before.
+    if ((await readLockFile(lockPath)) === undefined) await rename(aside, lockPath);
+  }
+}
+
+async function unlinkIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+}
+
+/**
+ * Creates the lock file exclusively; false when it exists already. When the owner cannot be
+ * written (a full disk), the empty file is removed again: it would hold the lock for everyone
+ * until the unreadable-lock grace ran out.
+ */
 async function tryCreateLock(lockPath: string, content: string): Promise<boolean> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
@@ -134,10 +207,32 @@ async function tryCreateLock(lockPath: string, content: string): Promise<boolean
   }
   try {
     await handle.writeFile(content);
-  } finally {
-    await handle.close();
+  } catch (error) {
+    try {
+      await removeOwnLockFile(lockPath, handle);
+    } finally {
+      await handle.close();
+    }
+    throw new SessionsError("STORE_IO", `cannot write transcript lock: ${lockPath}`, {
+      cause: error,
+      details: { path: lockPath, errno: (error as NodeJS.ErrnoException).code },
+    });
   }
+  await handle.close();
   return true;
+}
+
+/**
+ * Removes the lock file `handle` created, unless someone broke it and made their own meanwhile.
+ * Compared while the handle is open, so its inode cannot have been reused by another file.
+ */
+async function removeOwnLockFile(
+  lockPath: string,
+  handle: Awaited<ReturnType<typeof open>>,
+): Promise<void> {
+  const ours = await handle.stat();
+  const current = await readLockFile(lockPath);
+  if (current?.inode === ours.ino && current.dev === ours.dev) await unlinkIfPresent(lockPath);
 }
 
 /** Removes our lock, unless someone took it over (then it is theirs to remove). */

@@ -61,7 +61,12 @@ describe("readTranscriptMessages", () => {
       },
       { role: "user", content: "two", timestamp: 1 },
     ]);
-    expect(stream.stats).toEqual({ file, malformedLines: 1, truncated: false });
+    expect(stream.stats).toEqual({
+      file,
+      escapedPath: null,
+      malformedLines: 1,
+      truncated: false,
+    });
   });
 
   it("reads only the newest messages with a limit, oldest first", async () => {

@@ -1,3 +1,4 @@
+import type { AgentMessage } from "@clawkeep/schema";
 import {
   BackwardLineReader,
   isBlankLine,
@@ -5,11 +6,23 @@ import {
   readLinesForward,
   type TailScanOptions,
 } from "./line-reader.ts";
-import { openTranscriptForReading } from "./open-transcript.ts";
-import { findTranscriptFile, type TranscriptSource } from "./transcript-source.ts";
+import { openTranscriptSourceForReader, type TranscriptSource } from "./transcript-source.ts";
 
-/** A message as stored in the transcript (not validated), or the marker of a compaction. */
-export type TranscriptMessage = Record<string, unknown>;
+/** The system message a `compaction` entry stands for in a message history. */
+export interface TranscriptCompactionMarker {
+  role: "system";
+  content: [{ type: "text"; text: "Compaction" }];
+  /** The entry's time in epoch milliseconds. */
+  timestamp: number;
+  __openclaw: { kind: "compaction"; id: unknown };
+}
+
+/**
+ * A message as stored in the transcript, typed with `@clawkeep/schema`'s `AgentMessage` (unknown
+ * roles included), or the marker of a compaction. Lines are not validated: an object is passed on
+ * as read, so parse it with `AgentMessageSchema` before relying on a field's type.
+ */
+export type TranscriptMessage = AgentMessage | TranscriptCompactionMarker;
 
 /** Options of {@link readTranscriptMessages}. */
 export interface ReadTranscriptMessagesOptions extends TailScanOptions {
@@ -25,8 +38,13 @@ export interface ReadTranscriptMessagesOptions extends TailScanOptions {
 
 /** Counters of a {@link TranscriptMessageStream}, final once iteration has ended. */
 export interface TranscriptMessageStats {
-  /** The transcript read, or null when none exists. */
+  /** The transcript read, or null when none exists (or it was refused). */
   file: string | null;
+  /**
+   * A transcript that was not read because its real path leads out of its sessions dir (a
+   * symlink out: `PATH_ESCAPE`); nothing is yielded, as for a missing transcript.
+   */
+  escapedPath: string | null;
   /** Non-blank lines that were not JSON objects; they were skipped. */
   malformedLines: number;
   /** True when a `limit` read stopped at `maxScanBytes` before it found `limit` messages. */
@@ -42,7 +60,10 @@ export interface TranscriptMessageStream extends AsyncIterable<TranscriptMessage
  * The marker a `compaction` entry stands for in a message history: a system message with the text
  * `Compaction` and `__openclaw: {kind: "compaction", id}`, as openclaw's chat history shows it.
  */
-function compactionMarker(entry: Record<string, unknown>, now: () => number): TranscriptMessage {
+function compactionMarker(
+  entry: Record<string, unknown>,
+  now: () => number,
+): TranscriptCompactionMarker {
   const parsed = typeof entry.timestamp === "string" ? Date.parse(entry.timestamp) : Number.NaN;
   return {
     role: "system",
@@ -58,7 +79,8 @@ function messageOf(
 ): TranscriptMessage | undefined {
   const message = record.message;
   if (typeof message === "object" && message !== null && !Array.isArray(message)) {
-    return message as TranscriptMessage;
+    // Not validated (see TranscriptMessage): the stream passes on what the file holds.
+    return message as AgentMessage;
   }
   if (record.type === "compaction") return compactionMarker(record, now);
   return undefined;
@@ -67,23 +89,29 @@ function messageOf(
 /**
  * Streams every message of a transcript (each entry's `message`, and a marker per `compaction`
  * entry) for history and export, with memory bounded by the longest line. Malformed lines are
- * skipped and counted in `stats`. A missing transcript yields nothing.
+ * skipped and counted in `stats`. A missing transcript (or one refused, see `stats.escapedPath`)
+ * yields nothing.
  */
 export function readTranscriptMessages(
   source: TranscriptSource,
   options: ReadTranscriptMessagesOptions = {},
 ): TranscriptMessageStream {
-  const stats: TranscriptMessageStats = { file: null, malformedLines: 0, truncated: false };
+  const stats: TranscriptMessageStats = {
+    file: null,
+    escapedPath: null,
+    malformedLines: 0,
+    truncated: false,
+  };
   const now = options.now ?? Date.now;
   const limit = options.limit === undefined ? undefined : Math.max(0, Math.floor(options.limit));
 
   async function* generate(): AsyncGenerator<TranscriptMessage> {
     if (limit === 0) return;
-    const file = await findTranscriptFile(source);
-    if (file === null) return;
-    const handle = await openTranscriptForReading(file);
-    if (handle === null) return;
-    stats.file = file;
+    const { opened, escapedPath } = await openTranscriptSourceForReader(source);
+    stats.escapedPath = escapedPath;
+    if (opened === null) return;
+    const { handle } = opened;
+    stats.file = opened.file;
     try {
       const { size } = await handle.stat();
       if (limit === undefined) {

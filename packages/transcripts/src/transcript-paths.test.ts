@@ -52,7 +52,8 @@ describe("transcript paths", () => {
       ).toThrow(
         expect.objectContaining({
           code: "PATH_ESCAPE",
-          message: "Session file path must be within sessions directory",
+          message: `Session file path must be within sessions directory: ${sessionFile}`,
+          details: expect.objectContaining({ path: sessionFile, sessionsDir: D }),
         }),
       );
     }
@@ -62,6 +63,39 @@ describe("transcript paths", () => {
         message: "Session file path must not be empty",
       }),
     );
+  });
+
+  it("rejects stored paths that name no transcript: the store, a lock, an archive", () => {
+    for (const sessionFile of [
+      "sessions.json",
+      `${D}/sessions.json`,
+      "sessions.json.lock",
+      "sess-1.jsonl.lock",
+      "sess-1.jsonl.bak.2026-02-12T09-00-00.000Z",
+      "sess-1.jsonl.deleted.2026-02-12T09-00-00.000Z",
+      ".jsonl",
+      "sub/.jsonl",
+      "sess-1.json",
+      "/custom/state/agents/ops/sessions/sessions.json",
+    ]) {
+      expect(() =>
+        resolveSessionFilePath("sess-1", { sessionFile }, { sessionsDir: D, env }),
+      ).toThrow(
+        expect.objectContaining({
+          code: "PATH_ESCAPE",
+          message: `Session file must be a .jsonl transcript: ${sessionFile}`,
+        }),
+      );
+    }
+    // A lookup passes over such a stored path to `<id>.jsonl`.
+    expect(
+      resolveSessionTranscriptCandidates({
+        sessionId: "s1",
+        storePath: "/store/sessions.json",
+        sessionFile: "sessions.json",
+        env,
+      }),
+    ).toEqual(["/store/s1.jsonl", "/home/user/.openclaw/sessions/s1.jsonl"]);
   });
 
   it("accepts stored paths inside the sessions dir (#138, #139)", () => {

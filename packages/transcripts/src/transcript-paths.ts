@@ -51,21 +51,40 @@ export function resolveSessionTranscriptPath(
   );
 }
 
-function escapeError(candidate: string, sessionsDir: string): SessionsError {
-  return new SessionsError("PATH_ESCAPE", "Session file path must be within sessions directory", {
-    details: { path: candidate, sessionsDir },
-  });
+/**
+ * The `PATH_ESCAPE` error for a path that leads out of its sessions dir: openclaw's message with
+ * the path appended, and the path (and the real path, when it is known) in `details`.
+ */
+export function pathEscapeError(
+  path: string,
+  sessionsDir: string,
+  realPath?: string | null,
+): SessionsError {
+  return new SessionsError(
+    "PATH_ESCAPE",
+    `Session file path must be within sessions directory: ${path}`,
+    { details: { path, sessionsDir, ...(realPath !== undefined && { realPath }) } },
+  );
 }
 
 /** True when `child` is `parent` or below it (both absolute and normalised). */
-function isInside(parent: string, child: string): boolean {
+export function isInside(parent: string, child: string): boolean {
   const rel = relative(parent, child);
   return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel));
 }
 
 /** True when `child` is strictly below `parent`. */
-function isStrictlyInside(parent: string, child: string): boolean {
+export function isStrictlyInside(parent: string, child: string): boolean {
   return child !== parent && isInside(parent, child);
+}
+
+/**
+ * True for a transcript file name: `<stem>.jsonl` with a non-empty stem (topic transcripts
+ * included). A stored `sessionFile` naming anything else (`sessions.json`, a `.lock`, an archive)
+ * would let an append write into that file.
+ */
+function isTranscriptFileName(name: string): boolean {
+  return name.length > ".jsonl".length && name.endsWith(".jsonl");
 }
 
 /**
@@ -109,9 +128,11 @@ export interface ContainedPath {
  * Resolves a stored `sessionFile` against a sessions dir. A relative path must stay below the dir;
  * an absolute path must be below it too, or below another agent's `<stateDir>/agents/<id>/sessions`
  * (entries of non-default agents store such paths). Anything else throws `PATH_ESCAPE`
- * (`Session file path must be within sessions directory`); a blank path throws `PATH_ESCAPE`
- * (`Session file path must not be empty`). This is a lexical check; writers also check symlinks
- * with {@link assertRealPathInside}.
+ * (`Session file path must be within sessions directory: <path>`); a blank path throws
+ * `PATH_ESCAPE` (`Session file path must not be empty`), and so does a file name that is not
+ * `<name>.jsonl` (`Session file must be a .jsonl transcript: <path>`), so a stored path can never
+ * name `sessions.json`, a lock or an archive. This is a lexical check; readers and writers also
+ * check symlinks (see {@link assertRealPathInside}).
  */
 export function resolveContainedSessionPath(
   sessionsDir: string,
@@ -126,14 +147,28 @@ export function resolveContainedSessionPath(
   }
   const dir = resolve(sessionsDir);
   const path = resolve(dir, trimmed);
-  if (isStrictlyInside(dir, path)) return { path, sessionsDir: dir };
-  if (isAbsolute(trimmed)) {
+  let contained: ContainedPath | undefined;
+  if (isStrictlyInside(dir, path)) contained = { path, sessionsDir: dir };
+  else if (isAbsolute(trimmed)) {
     for (const stateDir of candidateStateDirs(dir, options)) {
       const other = agentSessionsDirOf(path, stateDir);
-      if (other !== undefined) return { path, sessionsDir: other };
+      if (other !== undefined) {
+        contained = { path, sessionsDir: other };
+        break;
+      }
     }
   }
-  throw escapeError(candidate, dir);
+  if (contained === undefined) throw pathEscapeError(candidate, dir);
+  if (!isTranscriptFileName(basename(path))) {
+    throw new SessionsError(
+      "PATH_ESCAPE",
+      `Session file must be a .jsonl transcript: ${candidate}`,
+      {
+        details: { path: candidate, sessionsDir: dir },
+      },
+    );
+  }
+  return contained;
 }
 
 /** {@link resolveContainedSessionPath}, returning the path only. */
@@ -193,16 +228,27 @@ export interface TranscriptLocator extends AgentPathOptions {
  * skipped. Throws `INVALID_ID` for a bad session id.
  */
 export function resolveSessionTranscriptCandidates(locator: TranscriptLocator): string[] {
+  return resolveTranscriptCandidateLocations(locator).map((candidate) => candidate.path);
+}
+
+/**
+ * {@link resolveSessionTranscriptCandidates}, each with the sessions dir it must really be inside:
+ * the store's or agent's dir, the other agent's dir a stored absolute path points into, or the
+ * legacy dir.
+ */
+export function resolveTranscriptCandidateLocations(locator: TranscriptLocator): ContainedPath[] {
   const id = validateSessionId(locator.sessionId);
-  const candidates: string[] = [];
-  const add = (path: string) => {
-    if (!candidates.includes(path)) candidates.push(path);
+  const candidates: ContainedPath[] = [];
+  const add = (candidate: ContainedPath) => {
+    if (!candidates.some((known) => known.path === candidate.path)) candidates.push(candidate);
   };
+  const addInDir = (dir: string) =>
+    add({ path: resolveSessionTranscriptPathInDir(id, dir), sessionsDir: resolve(dir) });
   const tryStored = (dir: string) => {
     const stored = locator.sessionFile?.trim();
     if (stored === undefined || stored === "") return;
     try {
-      add(resolvePathWithinSessionsDir(dir, stored, locator));
+      add(resolveContainedSessionPath(dir, stored, locator));
     } catch (error) {
       if (!SessionsError.hasCode(error, "PATH_ESCAPE")) throw error;
     }
@@ -210,21 +256,23 @@ export function resolveSessionTranscriptCandidates(locator: TranscriptLocator): 
   if (locator.storePath !== undefined && locator.storePath.trim() !== "") {
     const storeDir = dirname(resolve(locator.storePath));
     tryStored(storeDir);
-    add(resolveSessionTranscriptPathInDir(id, storeDir));
+    addInDir(storeDir);
   } else {
     tryStored(resolveAgentSessionsDir(locator.agentId, locator));
   }
   if (locator.agentId !== undefined) {
-    add(resolveSessionTranscriptPathInDir(id, resolveAgentSessionsDir(locator.agentId, locator)));
+    addInDir(resolveAgentSessionsDir(locator.agentId, locator));
   }
-  add(join(resolveHomeDir(locator), ".openclaw", "sessions", `${id}.jsonl`));
+  addInDir(join(resolveHomeDir(locator), ".openclaw", "sessions"));
   return candidates;
 }
 
 /**
  * Throws `PATH_ESCAPE` unless the real location of `path` (its parent dir with every symlink
  * resolved, and the file itself when it is a symlink) is inside the real `root`. Writers call this
- * before opening a file, so a symlink planted in a sessions dir cannot redirect a write outside.
+ * before taking the lock and again right before opening, so a symlink planted in a sessions dir
+ * cannot redirect a write outside; the file they open is then checked once more (readers check
+ * the file they opened the same way).
  * Parent dirs that do not exist yet are judged by their nearest existing ancestor, so the check
  * can run before they are created. `root` must exist.
  */
@@ -243,11 +291,7 @@ export async function assertRealPathInside(path: string, root: string): Promise<
     !isInside(realRoot, realParent) ||
     !isStrictlyInside(realRoot, realTarget)
   ) {
-    throw new SessionsError(
-      "PATH_ESCAPE",
-      `Session file path must be within sessions directory: ${path}`,
-      { details: { path, sessionsDir: root, realPath: realTarget ?? null } },
-    );
+    throw pathEscapeError(path, root, realTarget ?? null);
   }
 }
 
