@@ -5,7 +5,14 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { testdir } from "@clawkeep/test-utils";
 import { describe, expect, it } from "vitest";
-import { acquireFileLock, LOCK_OWNER_FILE, readFileLockOwner, withFileLock } from "./file-lock.ts";
+import {
+  acquireFileLock,
+  DEFAULT_LOCK_STALE_MS,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  LOCK_OWNER_FILE,
+  readFileLockOwner,
+  withFileLock,
+} from "./file-lock.ts";
 
 const LONG_AGO = new Date(Date.now() - 120_000);
 
@@ -65,7 +72,7 @@ describe("acquireFileLock", () => {
     expect(existsSync(`${path}.lock`)).toBe(false);
   });
 
-  it("breaks openclaw's lock file once it is older than staleMs", async () => {
+  it("breaks openclaw's lock file once it is older than the default 30 s staleMs", async () => {
     const path = await storePath();
     await writeOpenclawLock(path);
     expect(await readFileLockOwner(path)).toMatchObject({ kind: "file", pid: process.ppid });
@@ -78,10 +85,15 @@ describe("acquireFileLock", () => {
     expect(existsSync(`${path}.lock`)).toBe(false);
   });
 
-  it("keeps waiting on a lock younger than staleMs", async () => {
+  it("defaults to a 10 s timeout and a 30 s stale time", () => {
+    expect(DEFAULT_LOCK_TIMEOUT_MS).toBe(10_000);
+    expect(DEFAULT_LOCK_STALE_MS).toBe(30_000);
+  });
+
+  it("keeps waiting on a lock younger than the default 30 s staleMs", async () => {
     const path = await storePath();
     await writeOpenclawLock(path);
-    await utimes(`${path}.lock`, LONG_AGO, new Date(Date.now() - 20_000));
+    await utimes(`${path}.lock`, LONG_AGO, new Date(Date.now() - 29_000));
     await expect(acquireFileLock(path, { timeoutMs: 150 })).rejects.toMatchObject({
       code: "STORE_LOCKED",
     });

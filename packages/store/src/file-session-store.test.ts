@@ -5,7 +5,7 @@ import { testdir } from "@clawkeep/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeFileAtomically } from "./atomic-write.ts";
 import { createFileSessionStore } from "./file-session-store.ts";
-import { invalidateSessionStoreCache } from "./session-store-api.ts";
+import { invalidateSessionStoreCache, loadSessionStore } from "./session-store-api.ts";
 import type { SessionStoreChange } from "./session-store-backend.ts";
 
 afterEach(() => {
@@ -63,6 +63,47 @@ describe("createFileSessionStore watch", () => {
       unwatch();
     }
   });
+
+  it("reports no deletion while loads race its own updates", async () => {
+    const path = await storeFile({ a: entry("s-a", 1) });
+    const store = createFileSessionStore(path, { watchDebounceMs: 5, cacheTtlMs: 0 });
+    await store.snapshot();
+    const changes: SessionStoreChange[] = [];
+    const unwatch = store.watch((change) => changes.push(change));
+    let writing = true;
+    try {
+      const writer = (async () => {
+        try {
+          for (let round = 0; round < 60; round += 1) {
+            await store.update((draft) => {
+              draft.a = entry("s-a", round + 2);
+              draft[`b${round}`] = entry(`s-b${round}`, round);
+            });
+          }
+        } finally {
+          writing = false;
+        }
+      })();
+      const readers = [
+        (async () => {
+          while (writing) await store.snapshot();
+        })(),
+        (async () => {
+          while (writing) await loadSessionStore(path, { cacheTtlMs: 0 });
+        })(),
+      ];
+      await Promise.all([writer, ...readers]);
+      await sleep(50);
+      expect(changes.flatMap((change) => change.deleted)).toEqual([]);
+      // Each key is reported created once, by its commit: not again after a false deletion, nor
+      // by a load that read the new file while the commit was still installing it.
+      const created = changes.flatMap((change) => change.created);
+      expect(created).toHaveLength(60);
+      expect(new Set(created).size).toBe(60);
+    } finally {
+      unwatch();
+    }
+  }, 30_000);
 
   it("passes an unreadable rewrite to onError and keeps the last good snapshot", async () => {
     const path = await storeFile({ a: entry("s-a", 1) });

@@ -1,5 +1,5 @@
 import { readdirSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SessionEntry, SessionStore } from "@clawkeep/schema";
 import { testdir } from "@clawkeep/test-utils";
@@ -142,6 +142,23 @@ describe("rotateSessionFile", () => {
       `sessions.json.bak.${NOW + 4}`,
       `sessions.json.bak.${NOW + 5}`,
     ]);
+  });
+
+  it("names the full path of a backup it cannot remove", async () => {
+    const dir = await testdir();
+    // A directory under a backup's name cannot be unlinked (EISDIR), and is the oldest.
+    const stuck = join(dir, `sessions.json.bak.${NOW - 10}`);
+    await mkdir(stuck);
+    for (const suffix of [NOW - 3, NOW - 2, NOW - 1]) {
+      await writeFile(join(dir, `sessions.json.bak.${suffix}`), "old");
+    }
+    await writeFile(join(dir, "sessions.json"), "x".repeat(200));
+    const error = await rotateSessionFile(join(dir, "sessions.json"), {
+      rotateBytes: 100,
+      now,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: "STORE_IO", details: { path: stuck } });
+    expect((error as Error).message).toContain(stuck);
   });
 
   it("does nothing for a missing file (#124)", async () => {

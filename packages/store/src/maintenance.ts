@@ -376,7 +376,9 @@ async function pruneBackups(storePath: string, keep: number): Promise<void> {
     try {
       await unlink(join(dir, name));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw ioError("remove", name, error);
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+        throw ioError("remove", join(dir, name), error);
+      }
     }
   }
 }

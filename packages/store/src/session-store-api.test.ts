@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { SessionEntry } from "@clawkeep/schema";
 import { testdir } from "@clawkeep/test-utils";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createFileSessionStore } from "./file-session-store.ts";
 import {
   invalidateSessionStoreCache,
@@ -183,12 +183,99 @@ describe("loadSessionStore", () => {
     },
   );
 
+  it("reads the disk again once a short cacheTtlMs has passed", async () => {
+    const storePath = await storeWith({ a: entry("s-a", 1, { label: "one" }) });
+    expect((await loadSessionStore(storePath, { cacheTtlMs: 200 })).a?.label).toBe("one");
+    await rewriteUnnoticeably(storePath, { a: entry("s-a", 1, { label: "two" }) });
+    expect((await loadSessionStore(storePath, { cacheTtlMs: 200 })).a?.label).toBe("one");
+    await sleep(250);
+    expect((await loadSessionStore(storePath, { cacheTtlMs: 200 })).a?.label).toBe("two");
+  });
+
   it("returns the shared snapshot without parsing when the bytes are unchanged", async () => {
     vi.stubEnv("CLAWKEEP_SESSION_CACHE_TTL_MS", "0");
     const storePath = await storeWith({ a: entry("s-a", 1) });
     const first = await loadSessionStore(storePath);
     expect(await loadSessionStore(storePath)).toBe(first);
   });
+});
+
+describe("loadSessionStore with the default cache TTL", () => {
+  // Only `Date` is faked: no lock is taken here, and file times come from the file system.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("serves the cache for 45 s after a load and reads the disk after that", async () => {
+    vi.stubEnv("CLAWKEEP_SESSION_CACHE_TTL_MS", "");
+    vi.stubEnv("OPENCLAW_SESSION_CACHE_TTL_MS", "");
+    const storePath = await storeWith({ a: entry("s-a", 1, { label: "one" }) });
+    const loadedAt = Date.parse("2026-03-01T12:00:00.000Z");
+    vi.setSystemTime(loadedAt);
+    expect((await loadSessionStore(storePath)).a?.label).toBe("one");
+    await rewriteUnnoticeably(storePath, { a: entry("s-a", 1, { label: "two" }) });
+    vi.setSystemTime(loadedAt + 45_000);
+    expect((await loadSessionStore(storePath)).a?.label).toBe("one");
+    vi.setSystemTime(loadedAt + 45_001);
+    expect((await loadSessionStore(storePath)).a?.label).toBe("two");
+  });
+});
+
+describe("loadSessionStore racing this process's updates", () => {
+  // Big enough that comparing the file takes a while, so that commits land inside loads.
+  const INITIAL_ENTRIES = 1500;
+  const UPDATES = 40;
+
+  it.each([
+    ["skipCache", { skipCache: true }],
+    ["a TTL of 0", { cacheTtlMs: 0 }],
+  ])(
+    "never returns fewer entries than were committed before it started (%s)",
+    async (_name, options) => {
+      const storePath = await storeWith(
+        Object.fromEntries(
+          Array.from({ length: INITIAL_ENTRIES }, (_, index) => [
+            `agent:main:${index}`,
+            entry(`s-${index}`, index, { label: "x".repeat(2000) }),
+          ]),
+        ),
+      );
+      await loadSessionStore(storePath);
+      let committed = INITIAL_ENTRIES;
+      let writing = true;
+      let loads = 0;
+      const shortfalls: { committedBefore: number; returned: number }[] = [];
+      const writer = (async () => {
+        try {
+          for (let round = 0; round < UPDATES; round += 1) {
+            await updateSessionStore(storePath, (store) => {
+              store[`agent:main:new-${round}`] = entry(`s-new-${round}`, round);
+            });
+            committed += 1;
+          }
+        } finally {
+          writing = false;
+        }
+      })();
+      const readers = Array.from({ length: 3 }, async () => {
+        while (writing) {
+          const committedBefore = committed;
+          const returned = Object.keys(await loadSessionStore(storePath, options)).length;
+          loads += 1;
+          if (returned < committedBefore) shortfalls.push({ committedBefore, returned });
+        }
+      });
+      await Promise.all([writer, ...readers]);
+      expect(shortfalls).toEqual([]);
+      expect(loads).toBeGreaterThan(UPDATES);
+      expect(Object.keys(await loadSessionStore(storePath))).toHaveLength(
+        INITIAL_ENTRIES + UPDATES,
+      );
+    },
+  );
 });
 
 describe("updateSessionStore", () => {
@@ -513,10 +600,14 @@ describe("updateSessionStore", () => {
       updateSessionStore(storePath, async () => {
         await updateSessionStore(storePath, () => undefined);
       }),
-    ).rejects.toThrow(/from inside its own mutator/);
+    ).rejects.toMatchObject({
+      code: "UNAVAILABLE",
+      message: expect.stringContaining(storePath),
+      details: { store: storePath },
+    });
     await expect(
       withSessionStoreLock(storePath, () => updateSessionStore(storePath, () => undefined)),
-    ).rejects.toThrow(/from inside its own mutator/);
+    ).rejects.toMatchObject({ code: "UNAVAILABLE", details: { store: storePath } });
   });
 });
 

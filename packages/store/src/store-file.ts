@@ -145,6 +145,15 @@ async function readOpenFile(
   }
 }
 
+/**
+ * A read of the store file and the generation of this process's state when it started. When the
+ * file held the bytes of the state current then, `state` is that state, else `disk` is the file.
+ */
+type ObservedRead = { generation: number } & (
+  | { state: StoreState; disk?: undefined }
+  | { state?: undefined; disk: DiskState }
+);
+
 /** The store file as found: its bytes (or that they are `known`), and the file still open. */
 interface Examined {
   read: DiskState | "unchanged";
@@ -235,6 +244,13 @@ export class FileStoreCore implements StoreHost {
   readonly queue: StoreUpdateQueue;
   private state: StoreState | undefined;
   private disk: DiskState | undefined;
+  // Counts every change of `state` and `disk` (adopt, commit, invalidate). A read started at one
+  // generation is adopted only if it is still the current one: otherwise a commit or a newer read
+  // replaced the state while the read ran, and the read may show an older file.
+  private generation = 0;
+  // A commit is between its rename and taking its state as the current one: a read finishing now
+  // may show the new file, whose state the commit itself is about to install and report.
+  private committing = false;
   private loadedAt = 0;
   // The buffer of the previous write, reused for the next one: a store rewritten many times
   // then costs no new allocation (and no garbage collection of file-sized buffers) per write.
@@ -255,25 +271,44 @@ export class FileStoreCore implements StoreHost {
     this.queue = new StoreUpdateQueue(this);
   }
 
-  /** Reads unless the file holds the bytes last seen, keeping the buffer pinned meanwhile. */
-  private async readPinned(): Promise<DiskState | "unchanged"> {
+  /**
+   * Reads the file unless it holds the bytes of the current state, keeping their buffer pinned
+   * meanwhile. When the bytes are unchanged it returns the state that was current as the read
+   * started (the file held it during the read), even if a commit has replaced it since.
+   */
+  private async readCurrent(): Promise<ObservedRead> {
+    // Taken in the same tick as the pin, so that no write can reuse `known.bytes` in between.
+    const generation = this.generation;
+    const state = this.state;
+    const known = this.disk;
     this.pinned += 1;
+    let read: DiskState | "unchanged";
     try {
-      return await readIfChanged(this.storePath, this.disk);
+      read = await readIfChanged(this.storePath, known);
     } finally {
       this.pinned -= 1;
     }
+    if (read !== "unchanged") return { generation, disk: read };
+    // `disk` and `state` are set and cleared together, and only a known file can be unchanged.
+    if (state === undefined) throw new Error(`no state for the known file ${this.storePath}`);
+    return { generation, state };
+  }
+
+  /** True when nothing has replaced the state since `observed` started, nor is about to. */
+  private stillCurrent(observed: ObservedRead): boolean {
+    return this.generation === observed.generation && !this.committing;
   }
 
   /** The current state, from the cache when it is valid. */
   async load(options: LoadOptions = {}): Promise<StoreState> {
     const ttl = options.cacheTtlMs ?? resolveSessionCacheTtlMs();
     const cached = this.state;
+    const known = this.disk;
     if (
       options.skipCache !== true &&
       ttl > 0 &&
       cached !== undefined &&
-      this.disk !== undefined &&
+      known !== undefined &&
       Date.now() - this.loadedAt <= ttl
     ) {
       let stats: { size: number; mtimeMs: number; ino: number } | undefined;
@@ -282,16 +317,16 @@ export class FileStoreCore implements StoreHost {
       } catch (error) {
         if (errnoOf(error) !== "ENOENT") throw ioError("read", this.storePath, error);
       }
-      if (sameFile(this.disk, stats)) return cached;
+      if (sameFile(known, stats)) return cached;
     }
-    const read = await this.readPinned();
-    if (read === "unchanged" && cached !== undefined && this.state === cached) {
-      if (options.skipCache !== true) this.loadedAt = Date.now();
-      return cached;
+    const observed = await this.readCurrent();
+    const current = this.stillCurrent(observed);
+    if (observed.disk === undefined) {
+      if (current && options.skipCache !== true) this.loadedAt = Date.now();
+      return observed.state;
     }
-    const disk = read === "unchanged" ? MISSING : read;
-    const state = parsedState(this.storePath, disk);
-    if (options.skipCache !== true) this.adopt(disk, state);
+    const state = parsedState(this.storePath, observed.disk);
+    if (current && options.skipCache !== true) this.adopt(observed.disk, state);
     return state;
   }
 
@@ -300,6 +335,7 @@ export class FileStoreCore implements StoreHost {
     const previous = this.state;
     this.disk = disk;
     this.state = state;
+    this.generation += 1;
     this.loadedAt = Date.now();
     if (previous !== undefined && this.watchers.size > 0) {
       const change = diffSnapshots(previous.snapshot(), state.snapshot());
@@ -313,6 +349,7 @@ export class FileStoreCore implements StoreHost {
   invalidate(): void {
     this.state = undefined;
     this.disk = undefined;
+    this.generation += 1;
     this.spare = undefined;
     this.loadedAt = 0;
   }
@@ -467,16 +504,22 @@ export class FileStoreCore implements StoreHost {
           await rotateSessionFile(this.storePath, { rotateBytes, keepOriginal: true });
         }
         lock.assertHeld();
-        const written = await staged.commit({ signal: lock.signal });
-        this.disk = {
-          exists: true,
-          bytes,
-          size: written.size,
-          mtimeMs: written.mtimeMs,
-          ino: written.ino,
-        };
-        this.state = next;
-        this.loadedAt = Date.now();
+        this.committing = true;
+        try {
+          const written = await staged.commit({ signal: lock.signal });
+          this.disk = {
+            exists: true,
+            bytes,
+            size: written.size,
+            mtimeMs: written.mtimeMs,
+            ino: written.ino,
+          };
+          this.state = next;
+          this.generation += 1;
+          this.loadedAt = Date.now();
+        } finally {
+          this.committing = false;
+        }
         // The previous file's buffer is referenced by nothing current any more.
         this.giveBack(disk.bytes);
         if (this.watchers.size > 0) this.emit(working.describe(next.snapshot()));
@@ -569,10 +612,15 @@ export class FileStoreCore implements StoreHost {
 
   private async refreshForWatchers(): Promise<void> {
     if (this.watchers.size === 0) return;
-    const read = await this.readPinned();
-    if (read === "unchanged" && this.state !== undefined) return;
-    const disk = read === "unchanged" ? MISSING : read;
-    this.adopt(disk, parsedState(this.storePath, disk));
+    const observed = await this.readCurrent();
+    if (observed.disk === undefined) return;
+    if (!this.stillCurrent(observed)) {
+      // A commit or another read replaced the state meanwhile (or is about to), possibly with an
+      // older file than this read found: look again rather than report a change twice or never.
+      this.scheduleRefresh();
+      return;
+    }
+    this.adopt(observed.disk, parsedState(this.storePath, observed.disk));
   }
 }
 

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { SessionEntry, SessionStore } from "@clawkeep/schema";
+import { SessionsError } from "@clawkeep/schema";
 import type { FileLockOptions, HeldFileLock } from "./file-lock.ts";
 import type {
   RemovedSessionEntry,
@@ -126,8 +127,10 @@ export class StoreUpdateQueue {
 
   private assertNotReentrant(): void {
     if (activeQueues.getStore()?.has(this)) {
-      throw new Error(
+      throw new SessionsError(
+        "UNAVAILABLE",
         `session store ${this.host.label} was updated from inside its own mutator or lock callback; this would wait for itself`,
+        { details: { store: this.host.label } },
       );
     }
   }
