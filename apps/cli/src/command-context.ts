@@ -1,4 +1,3 @@
-import { SessionsError } from "@clawkeep/schema";
 import type { SessionsConfig } from "@clawkeep/session-utils";
 import type { Env } from "@clawkeep/store";
 import type { ExitCode } from "./exit-codes.ts";
@@ -30,23 +29,43 @@ export interface CommandContext {
   endProgress: () => void;
   /** Writes a note to stderr (never to stdout). */
   note: (line: string) => void;
+  /** How text for stderr is styled: colours only when stderr is a terminal. */
+  stderrStyle: OutputStyle;
   /** Asks a yes/no question on the terminal. */
   ask: (question: string) => Promise<boolean>;
   /** The sessions config (`--config`, else the environment, else `<stateDir>/openclaw.json`). */
   loadConfig: () => Promise<SessionsConfig>;
 }
 
+export interface ConfirmActionOptions {
+  /**
+   * What will be done, shown on stderr before the question (the dry run's list), so that the
+   * answer is given knowing it. Shown only when the question is asked.
+   * @default nothing
+   */
+  preview?: string;
+}
+
 /**
- * Gets the go-ahead for a destructive action: `--yes`, or a "y" typed on the terminal. Without
- * a terminal and without `--yes` it refuses (bad usage) rather than guess.
+ * Gets the go-ahead for a destructive action: `--yes`, or a "y" typed on the terminal. Resolves
+ * false when the question was answered no: the caller then changes nothing and reports it (exit
+ * 0, as nothing failed). Without a terminal and without `--yes` it refuses (bad usage) rather
+ * than guess.
  */
-export async function confirmAction(context: CommandContext, question: string): Promise<void> {
-  if (context.yes) return;
+export async function confirmAction(
+  context: CommandContext,
+  question: string,
+  options: ConfirmActionOptions = {},
+): Promise<boolean> {
+  if (context.yes) return true;
   if (!context.interactive) {
     throw usageError(
       `${question.replace(/\?$/, "")}: refused without confirmation (stdin is not a terminal); pass --yes to proceed`,
     );
   }
-  if (!(await context.ask(question)))
-    throw new SessionsError("UNAVAILABLE", "cancelled: nothing was changed");
+  if (options.preview !== undefined && options.preview !== "") context.note(options.preview);
+  return await context.ask(question);
 }
+
+/** The line a command prints when its confirmation was declined. */
+export const CANCELLED_MESSAGE = "Cancelled: nothing changed.";

@@ -1,4 +1,5 @@
 import { realpathSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import { fileURLToPath } from "node:url";
 import { SessionsError } from "@clawkeep/schema";
@@ -35,6 +36,12 @@ type PendingCommand = (context: CommandContext) => Promise<CommandResult>;
 interface Parsed {
   /** The command to run, or undefined when help or the version was printed. */
   command: PendingCommand | undefined;
+}
+
+/** What parsing learnt that error messages need, even when parsing itself failed. */
+interface ParseState {
+  /** The help command for the command being run: `clawkeep sessions patch --help`. */
+  helpCommand: string;
 }
 
 function addGlobalOptions(cli: CAC): void {
@@ -183,9 +190,8 @@ function defineSessionsCommands(
     .example("  $ clawkeep sessions patch agent:main:main --clear-model")
     .action((key: unknown) => {
       select(async (context) => {
-        const { buildPatchParams, runSessionsPatch } = await import("./commands/sessions-patch.ts");
-        const params = buildPatchParams(argString(key), argv);
-        return await runSessionsPatch(params, connection(), context);
+        const { runSessionsPatch } = await import("./commands/sessions-patch.ts");
+        return await runSessionsPatch({ key: argString(key), argv }, connection(), context);
       });
     });
 
@@ -371,18 +377,28 @@ function defineTopCommands(
       });
     });
 
-  cli
+  const migrate = cli
     .command(
       "migrate <workspace>",
-      "Migrate a legacy workspace (<workspace>/.sessions/*.json) into the state dir",
+      "Migrate a legacy workspace (<workspace>/.sessions/*.json) into the configured stores",
     )
-    .option("--agent <id>", "Agent that receives the sessions (default: main)")
+    .option(
+      "--agent <id>",
+      "Agent for the sessions session_map.json does not name (default: the configured default agent)",
+    )
     .option(
       "--store <path>",
-      "Store to write instead of the agent's default (a path, or a template with {agentId})",
+      "Store to write instead of the configured session.store (a path, or a template with {agentId})",
     )
     .option("--dry-run", "Report what would happen and write nothing")
-    .option("--no-backup", "Do not copy the legacy files to .sessions/backup-<time>/ first")
+    .option(
+      "--no-backup",
+      "Skip the copy of the legacy files to .sessions/backup-<time>/ (taken by default)",
+    );
+  // cac gives a `--no-x` option the default true and prints it as "(default: true)", which reads
+  // as if skipping the backup were the default; the flag is read as "given or not" instead.
+  for (const option of migrate.options) if (option.negated) option.config.default = undefined;
+  migrate
     .example("  $ clawkeep migrate ~/.openclaw/workspace --dry-run")
     .example("  $ clawkeep migrate ~/.openclaw/workspace --agent main")
     .action((workspace: unknown, options: Record<string, unknown>) => {
@@ -450,12 +466,35 @@ function firstWordIndex(argv: readonly string[]): number {
   return -1;
 }
 
+/**
+ * Writes `--name -1` as `--name=-1` for options that take a value: the parser would read `-1` as
+ * a short option ("Unknown option `-1`") instead of as the value, whose check then names the flag
+ * and what it accepts.
+ */
+function joinNegativeValues(argv: readonly string[], valueOptions: ReadonlySet<string>): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < argv.length; index += 1) {
+    const arg = argv[index] as string;
+    const next = argv[index + 1];
+    if (arg === "--") {
+      joined.push(...argv.slice(index));
+      break;
+    }
+    if (valueOptions.has(arg) && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      index += 1;
+    } else joined.push(arg);
+  }
+  return joined;
+}
+
 /** Parses argv with cac; help and version are written through `writeOutput`. */
 function parseArgv(
   argv: readonly string[],
   writeOutput: (text: string) => void,
-  json: boolean,
+  options: { json: boolean; state: ParseState },
 ): Parsed {
+  const { json, state } = options;
   const at = firstWordIndex(argv);
   const first = at === -1 ? undefined : argv[at];
   const group = isGroup(first) ? first : undefined;
@@ -471,12 +510,25 @@ function parseArgv(
   addGlobalOptions(cli);
   cli.help();
   cli.version(CLI_VERSION);
+  state.helpCommand = `${name} --help`;
+  const wordAt = firstWordIndex(rest);
+  const word = wordAt === -1 ? undefined : rest[wordAt];
+  const named = cli.commands.find((command) => command.name === word);
+  if (named !== undefined && !isGroup(named.name))
+    state.helpCommand = `${name} ${named.name} --help`;
+  const valueOptions = new Set(
+    [...cli.globalCommand.options, ...cli.commands.flatMap((command) => command.options)]
+      .filter((option) => !option.isBoolean)
+      .flatMap((option) => option.names.map((optionName) => `--${kebabCase(optionName)}`)),
+  );
 
   const originalInfo = console.info;
   // cac prints help and the version with console.info; they belong on our stdout.
   console.info = (...parts: unknown[]) => writeOutput(`${parts.map(String).join(" ")}\n`);
   try {
-    const parsed = cli.parse(["node", name, ...rest], { run: false });
+    const parsed = cli.parse(["node", name, ...joinNegativeValues(rest, valueOptions)], {
+      run: false,
+    });
     if (parsed.options.help === true || parsed.options.version === true)
       return { command: undefined };
     const commandName = cli.matchedCommandName;
@@ -506,6 +558,11 @@ function parseArgv(
   return { command: selected };
 }
 
+/** `maxEntries` → `max-entries`: cac keeps option names in camelCase. */
+function kebabCase(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
 function isFlagSet(argv: readonly string[], name: string): boolean {
   const end = argv.indexOf("--");
   return (end === -1 ? argv : argv.slice(0, end)).includes(`--${name}`);
@@ -533,11 +590,12 @@ export async function runCli(
   const style = createOutputStyle(!json && shouldUseColor(tty.stdout, env));
   const errorStyle = createOutputStyle(shouldUseColor(tty.stderr, env));
   let stateDir: string | undefined;
+  const parseState: ParseState = { helpCommand: usageHint(argv) };
 
   const fail = (error: unknown): ExitCode => {
     const exitCode = isUsageError(error) ? EXIT_CODES.USAGE : EXIT_CODES.FAILURE;
     const message = describeError(error, {
-      usageHint: wantsHelpHint(error) ? usageHint(argv) : undefined,
+      usageHint: wantsHelpHint(error) ? parseState.helpCommand : undefined,
     });
     writeError(`${errorStyle.red(`${NAME}: error:`)} ${message}\n`);
     if (debug && error instanceof Error && error.stack !== undefined)
@@ -567,7 +625,7 @@ export async function runCli(
 
   let parsed: Parsed;
   try {
-    parsed = parseArgv(argv, writeOutput, json);
+    parsed = parseArgv(argv, writeOutput, { json, state: parseState });
   } catch (error) {
     return fail(error);
   }
@@ -578,6 +636,7 @@ export async function runCli(
     if (!json)
       writeError(`${errorStyle.dim(`${NAME}: state dir ${stateDir} (${resolved.source})`)}\n`);
     const configPath = rawOptionValue(argv, "config");
+    if (configPath !== undefined) await assertConfigFileExists(expandHomePath(configPath, { env }));
     let config: Promise<SessionsConfig> | undefined;
     const showProgress = tty.stderr && !json;
     const context: CommandContext = {
@@ -597,6 +656,7 @@ export async function runCli(
         writeError("\r\u001b[2K");
       },
       note: (line) => writeError(`${line}\n`),
+      stderrStyle: errorStyle,
       ask: async (question) => {
         const prompt = createInterface({ input: process.stdin, output: process.stderr });
         try {
@@ -631,6 +691,20 @@ export async function runCli(
     if (progressOpen) writeError("\n");
     return fail(error);
   }
+}
+
+/**
+ * An explicitly given `--config` must name a file: a typo would otherwise run everything on
+ * the defaults without a word. (A default path that does not exist just means no config.)
+ */
+async function assertConfigFileExists(path: string): Promise<void> {
+  try {
+    if ((await stat(path)).isFile()) return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
+  }
+  throw usageError(`no config file at ${path} (given with --config)`, { help: false });
 }
 
 function usageHint(argv: readonly string[]): string {

@@ -39,6 +39,7 @@ export {
   type MigrationProgress,
   type MigrationReport,
   migrateLegacyWorkspace,
+  NOT_A_LEGACY_WORKSPACE,
 } from "./legacy/migrate-legacy-workspace.ts";
 export {
   hashLegacyId,

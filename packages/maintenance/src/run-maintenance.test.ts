@@ -76,4 +76,52 @@ describe("runMaintenance", () => {
     expect(names).not.toContain("old-1.jsonl");
     expect(report.removals.every((removal) => typeof removal.archived === "string")).toBe(true);
   });
+
+  it("qualifies a bare active key with the agent and warns about one that matches nothing", async () => {
+    const { stateDir } = await state();
+    const report = await runMaintenance({
+      stateDir,
+      activeKeys: ["old", "nope"],
+      now: () => NOW,
+    });
+    expect(report.stores[0]?.protectedKeys).toContain("agent:main:old");
+    expect(report.removals.map((removal) => removal.key)).not.toContain("agent:main:old");
+    expect(report.warnings).toEqual([expect.stringContaining('"nope"')]);
+    expect(report.warnings[0]).toContain("agent:main:nope");
+  });
+
+  it("rotates a large store with enforce even when no entry goes, and says so", async () => {
+    const { stateDir, sessionsDir, storePath } = await state();
+    const before = await readFile(storePath, "utf8");
+    const rules = { rotateBytes: 10, pruneAfterMs: 1000 * DAY };
+    const dry = await runMaintenance({ stateDir, rules, now: () => NOW });
+    expect(dry.stores[0]).toMatchObject({ rotate: true, removed: 0 });
+    expect(dry.stores[0]?.rotatedTo).toBeUndefined();
+    expect((await readdir(sessionsDir)).filter((name) => name.includes(".bak."))).toEqual([]);
+
+    const enforced = await runMaintenance({ stateDir, enforce: true, rules, now: () => NOW });
+    const backup = `${storePath}.bak.${NOW}`;
+    expect(enforced.removals).toEqual([]);
+    expect(enforced.stores[0]).toMatchObject({ rotate: true, rotatedTo: backup });
+    expect(await readFile(backup, "utf8")).toBe(before);
+    expect(await readFile(storePath, "utf8")).toBe(before);
+
+    // Below the limit nothing is rotated, and the report does not claim it.
+    const small = await runMaintenance({
+      stateDir,
+      enforce: true,
+      rules: { ...rules, rotateBytes: 1024 * 1024 },
+      now: () => NOW + 1,
+    });
+    expect(small.stores[0]).toMatchObject({ rotate: false });
+    expect(small.stores[0]?.rotatedTo).toBeUndefined();
+  });
+
+  it("names an unknown agent instead of checking nothing", async () => {
+    const { stateDir } = await state();
+    await expect(runMaintenance({ stateDir, agentId: "bogus" })).rejects.toMatchObject({
+      code: "INVALID_PARAMS",
+      message: expect.stringContaining('unknown agent "bogus"'),
+    });
+  });
 });

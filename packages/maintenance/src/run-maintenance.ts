@@ -9,7 +9,9 @@ import {
 import {
   createDefaultSessionsConfig,
   findStoreEntry,
+  normalizeSessionKeyCase,
   resolveAgentMainSessionKey,
+  resolveSessionStoreKey,
   type SessionsConfig,
 } from "@clawkeep/session-utils";
 import {
@@ -18,7 +20,9 @@ import {
   parseMaintenanceConfig,
   pruneStaleEntries,
   type RemovedSessionEntry,
+  rotateSessionFile,
   updateSessionStore,
+  withSessionStoreLock,
 } from "@clawkeep/store";
 import { archiveTranscript, resolveSessionFilePath } from "@clawkeep/transcripts";
 import { pathExists } from "./file-create.ts";
@@ -58,6 +62,11 @@ export interface MaintenanceStoreResult {
   removed: number;
   /** The file is larger than `rotateBytes` (rotated with `enforce`). */
   rotate: boolean;
+  /**
+   * With `enforce`: the backup the store was rotated to (`sessions.json.bak.<ms>`). Absent when
+   * no rotation happened (the file was not larger than `rotateBytes` under the lock).
+   */
+  rotatedTo?: string;
   /** Keys never removed here: the main session and the active keys. */
   protectedKeys: string[];
   /** Why the store was not maintained (for example it is corrupt). */
@@ -73,6 +82,8 @@ export interface MaintenanceReport {
   removals: MaintenanceRemoval[];
   /** Stores that could not be maintained. */
   errors: number;
+  /** Notes that change no outcome, such as an active key that matches no entry. */
+  warnings: string[];
 }
 
 export interface RunMaintenanceOptions {
@@ -84,7 +95,11 @@ export interface RunMaintenanceOptions {
    * @default false
    */
   enforce?: boolean;
-  /** Keys that must stay whatever their age (sessions in use). The main sessions always stay. */
+  /**
+   * Keys that must stay whatever their age (sessions in use). The main sessions always stay. A
+   * bare key (`s7`) means the session of the agent whose store is visited (`agent:<id>:s7`); an
+   * active key that matches no entry is reported in `warnings`.
+   */
   activeKeys?: readonly string[];
   /** Sessions config: `session.maintenance`, agents, main key, `session.store`. @default every default */
   config?: SessionsConfig;
@@ -114,20 +129,71 @@ function transcriptOf(
   }
 }
 
+/**
+ * An active key as the gateway stores it, for the agent whose store is visited: a bare key gets
+ * that agent (`s7` → `agent:<agentId>:s7`); fixed words are lower-cased and main aliases mapped.
+ */
+function qualifyActiveKey(key: string, config: SessionsConfig, agentId: string): string {
+  const trimmed = key.trim();
+  const lower = normalizeSessionKeyCase(trimmed, { mainKey: config.session.mainKey }).toLowerCase();
+  const qualified =
+    lower === "global" || lower === "unknown" || lower.startsWith("agent:")
+      ? trimmed
+      : `agent:${agentId}:${trimmed}`;
+  return resolveSessionStoreKey({ cfg: config, sessionKey: qualified });
+}
+
 function protectedKeysOf(
   store: Readonly<SessionStore>,
   config: SessionsConfig,
   agentId: string,
   activeKeys: readonly string[],
+  matched: Set<string>,
 ): string[] {
   const keys = new Set<string>();
-  for (const wanted of [resolveAgentMainSessionKey(config, agentId), ...activeKeys]) {
+  const lookup = (wanted: string): boolean => {
     keys.add(wanted);
     // The stored spelling may differ in the case of its fixed words.
     const found = findStoreEntry(store, wanted, { mainKey: config.session.mainKey });
     if (found !== undefined) keys.add(found.key);
+    return found !== undefined;
+  };
+  lookup(resolveAgentMainSessionKey(config, agentId));
+  for (const active of activeKeys) {
+    const qualified = qualifyActiveKey(active, config, agentId);
+    // The key as typed too: a store may hold a bare key as openclaw once wrote it.
+    const found = [lookup(qualified), lookup(active.trim())].some(Boolean);
+    if (found) matched.add(active);
   }
-  return [...keys];
+  return [...keys].filter((key) => key !== "");
+}
+
+/**
+ * Rotates the store under its lock when it is larger than `rotateBytes`: the backup is a hard
+ * link (a copy where links are not possible) and the store stays in place, so nothing is lost
+ * when no entry changes. Returns the backup path, or undefined when nothing was rotated.
+ */
+async function rotateStore(
+  storePath: string,
+  rotateBytes: number,
+  options: { lock: LockSettings; now: () => number },
+): Promise<string | undefined> {
+  return await withSessionStoreLock(
+    storePath,
+    async () => {
+      let stamp: number | undefined;
+      const rotated = await rotateSessionFile(storePath, {
+        rotateBytes,
+        keepOriginal: true,
+        now: () => {
+          stamp = options.now();
+          return stamp;
+        },
+      });
+      return rotated && stamp !== undefined ? `${storePath}.bak.${stamp}` : undefined;
+    },
+    options.lock,
+  );
 }
 
 /** What the rules would remove from a store, computed on a copy. */
@@ -188,7 +254,9 @@ export async function runMaintenance(options: RunMaintenanceOptions): Promise<Ma
     stores: [],
     removals: [],
     errors: 0,
+    warnings: [],
   };
+  const matchedActiveKeys = new Set<string>();
   const locations = await listAgentStores({
     stateDir,
     config,
@@ -216,7 +284,13 @@ export async function runMaintenance(options: RunMaintenanceOptions): Promise<Ma
       continue;
     }
     result.entries = Object.keys(store).length;
-    result.protectedKeys = protectedKeysOf(store, config, location.agentId, activeKeys);
+    result.protectedKeys = protectedKeysOf(
+      store,
+      config,
+      location.agentId,
+      activeKeys,
+      matchedActiveKeys,
+    );
     result.rotate = (await fileSize(location.storePath)) > rules.rotateBytes;
 
     let removed: RemovedSessionEntry[] = [];
@@ -227,13 +301,20 @@ export async function runMaintenance(options: RunMaintenanceOptions): Promise<Ma
       remaining = Object.fromEntries(Object.entries(store).filter(([key]) => !gone.has(key)));
     } else {
       try {
+        // The store rotates only when it writes, and it skips a write that changes no byte; the
+        // rotation asked for here is made on its own, first, so that it happens either way.
+        const rotatedTo = await rotateStore(location.storePath, rules.rotateBytes, {
+          lock: options.lock ?? {},
+          now,
+        });
+        if (rotatedTo !== undefined) result.rotatedTo = rotatedTo;
         await updateSessionStore(location.storePath, () => undefined, {
           ...options.lock,
           maintenance: {
             mode: "enforce",
             pruneAfterMs: rules.pruneAfterMs,
             maxEntries: rules.maxEntries,
-            rotateBytes: rules.rotateBytes,
+            rotateBytes: Number.POSITIVE_INFINITY,
             protectedKeys: result.protectedKeys,
             now,
             onRemoved: (entries) => {
@@ -276,6 +357,15 @@ export async function runMaintenance(options: RunMaintenanceOptions): Promise<Ma
       }
       report.removals.push(removal);
     }
+  }
+  for (const active of activeKeys) {
+    if (matchedActiveKeys.has(active)) continue;
+    const forms = [
+      ...new Set(locations.map((location) => qualifyActiveKey(active, config, location.agentId))),
+    ];
+    report.warnings.push(
+      `active key ${JSON.stringify(active)} matches no entry (looked up as ${forms.join(", ") || active}); it protects nothing`,
+    );
   }
   return report;
 }

@@ -1,6 +1,6 @@
-import { readdir } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { normalizeAgentId } from "@clawkeep/schema";
+import { normalizeAgentId, SessionsError } from "@clawkeep/schema";
 import {
   createDefaultSessionsConfig,
   listSessionAgentIds,
@@ -23,7 +23,11 @@ export interface StoreSelection {
   stateDir: string;
   /** The sessions config (agents, `session.store`, main key). @default every default */
   config?: SessionsConfig;
-  /** Only this agent's store. @default every agent */
+  /**
+   * Only this agent's store. Unless `storePath` names the store, the agent must be known: in the
+   * config, with an `agents/<id>` dir, or with a sessions dir where the store template puts it.
+   * @default every agent
+   */
   agentId?: string;
   /**
    * This store instead of the configured ones: a path, or a template with `{agentId}`.
@@ -45,21 +49,50 @@ async function listAgentDirs(stateDir: string): Promise<string[]> {
   }
 }
 
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return false;
+    throw error;
+  }
+}
+
 /**
  * The stores an operation visits: the configured agents plus every `agents/<id>` directory on
  * disk (an agent removed from the config still has files worth checking), one store per agent,
  * or the single store a fixed `session.store` path names. Sorted by agent id, duplicates
- * (agents sharing one store) removed.
+ * (agents sharing one store) removed. Throws `INVALID_PARAMS` for an unknown `agentId`.
  */
 export async function listAgentStores(selection: StoreSelection): Promise<AgentStoreLocation[]> {
   const stateDir = resolve(selection.stateDir);
   const config = selection.config ?? createDefaultSessionsConfig();
   const template = selection.storePath ?? config.session.store;
-  let agentIds: string[];
-  if (selection.agentId !== undefined) agentIds = [normalizeAgentId(selection.agentId)];
-  else {
+  const listKnownAgentIds = async () => {
     const configured = await listSessionAgentIds(config, stateDir);
-    agentIds = [...new Set([...configured, ...(await listAgentDirs(stateDir))])].sort();
+    return [...new Set([...configured, ...(await listAgentDirs(stateDir))])].sort();
+  };
+  let agentIds: string[];
+  if (selection.agentId === undefined) agentIds = await listKnownAgentIds();
+  else {
+    const agentId = normalizeAgentId(selection.agentId);
+    const knownIds = await listKnownAgentIds();
+    const storeDir = dirname(resolveStorePath(template, { agentId, stateDir }));
+    // A fixed `session.store` path is one shared folder: it says nothing about an agent.
+    const perAgentStore = template === undefined || template.includes("{agentId}");
+    if (
+      selection.storePath === undefined &&
+      !knownIds.includes(agentId) &&
+      !(perAgentStore && (await isDirectory(storeDir)))
+    ) {
+      throw new SessionsError(
+        "INVALID_PARAMS",
+        `unknown agent ${JSON.stringify(selection.agentId)}: not in the config and no sessions folder at ${storeDir} (known agents: ${knownIds.join(", ")})`,
+        { details: { agentId, known: knownIds } },
+      );
+    }
+    agentIds = [agentId];
   }
   const seen = new Set<string>();
   const stores: AgentStoreLocation[] = [];

@@ -2,7 +2,12 @@ import { mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { testdir } from "@clawkeep/test-utils";
 import { describe, expect, it } from "vitest";
-import { parseJsonOutput, runClawkeep } from "../testing/run-clawkeep.ts";
+import {
+  canRunInTerminal,
+  parseJsonOutput,
+  runClawkeep,
+  runClawkeepInTerminal,
+} from "../testing/run-clawkeep.ts";
 
 /** A pid that is not running: beyond the kernel's default pid range. */
 const DEAD_PID = 4_194_303;
@@ -121,7 +126,70 @@ describe("clawkeep doctor (process)", () => {
     // The ended torn line is now a complete line that is not JSON: readers skip it, doctor says so.
     expect(human.stdout).toContain("malformed-lines");
     expect(human.stdout).toContain("0 errors, 2 warnings");
+    // Each archive with its size; the repaired store is not called refused any more.
+    expect(human.stdout).toMatch(
+      /Archives:\n(?:.*\n)*\s+\d+ B\s+store-backup\s+.*sessions\.json\.bak\.1770000000000/,
+    );
+    expect(human.stdout).toMatch(/store-corrupt\s+.*sessions\.json\.corrupt\./);
+    expect(fixed.stdout).not.toContain("writers refuse");
   });
+
+  it("names an unknown agent (exit 1), prints a stack trace only with --debug", async () => {
+    const { stateDir } = await faultyState();
+    const unknown = await runClawkeep(["doctor", "--agent", "bogus", "--state-dir", stateDir]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown agent "bogus"');
+    expect(unknown.stderr).toContain("known agents: main, ops");
+    expect(unknown.stderr).not.toContain("    at ");
+    const maintenance = await runClawkeep([
+      "maintenance",
+      "--agent",
+      "bogus",
+      "--state-dir",
+      stateDir,
+    ]);
+    expect(maintenance.code).toBe(1);
+    expect(maintenance.stderr).toContain('unknown agent "bogus"');
+    const debug = await runClawkeep([
+      "doctor",
+      "--agent",
+      "bogus",
+      "--debug",
+      "--state-dir",
+      stateDir,
+    ]);
+    expect(debug.code).toBe(1);
+    expect(debug.stderr).toMatch(/\n {4}at .*state-stores/);
+  });
+
+  it.skipIf(!canRunInTerminal())(
+    "on a terminal: shows what it will repair, asks, and changes nothing when declined; colours on",
+    async () => {
+      const { stateDir, main, ops } = await faultyState();
+      const listing = async () => ({ main: await readdir(main), ops: await readdir(ops) });
+      const before = await listing();
+      const declined = await runClawkeepInTerminal(["doctor", "--fix", "--state-dir", stateDir], {
+        input: "n\n",
+      });
+      expect(declined.code).toBe(0);
+      const text = declined.stdout.replaceAll("\r", "");
+      const question = text.indexOf("Repair ");
+      expect(text.indexOf("To repair:")).toBeGreaterThan(-1);
+      expect(text.indexOf("To repair:")).toBeLessThan(question);
+      expect(text.slice(0, question)).toContain("temp-file");
+      expect(text).toContain("Cancelled: nothing changed.");
+      // A terminal gets colours.
+      expect(text).toContain("\u001b[31m");
+      expect(await listing()).toEqual(before);
+
+      const accepted = await runClawkeepInTerminal(["doctor", "--fix", "--state-dir", stateDir], {
+        input: "y\n",
+      });
+      expect(accepted.code).toBe(0);
+      expect(accepted.stdout).toContain("repaired");
+      expect((await readdir(main)).some((name) => name.endsWith(".tmp"))).toBe(false);
+    },
+  );
 
   it("reports a clean state as ok", async () => {
     const stateDir = await testdir();
@@ -135,5 +203,7 @@ describe("clawkeep doctor (process)", () => {
     const run = await runClawkeep(["doctor", "--state-dir", stateDir]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("All good");
+    // Not a terminal: no colours.
+    expect(run.stdout + run.stderr).not.toContain("\u001b[");
   });
 });

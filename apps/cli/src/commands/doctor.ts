@@ -1,6 +1,11 @@
 import type { DoctorProblem, DoctorReport } from "@clawkeep/maintenance";
 import { expandHomePath } from "@clawkeep/store";
-import { type CommandContext, type CommandResult, confirmAction } from "../command-context.ts";
+import {
+  CANCELLED_MESSAGE,
+  type CommandContext,
+  type CommandResult,
+  confirmAction,
+} from "../command-context.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import { formatBytes, formatTable, type OutputStyle } from "../output-style.ts";
 
@@ -17,6 +22,15 @@ function severityLabel(problem: DoctorProblem, style: OutputStyle): string {
   if (problem.severity === "error") return style.red("error");
   if (problem.severity === "warning") return style.yellow("warning");
   return style.dim("info");
+}
+
+/** The repairs `--fix` would make, one line each, for the confirmation question. */
+function renderRepairs(report: DoctorReport, style: OutputStyle): string {
+  const lines = ["To repair:"];
+  for (const problem of report.problems.filter((candidate) => candidate.fixable)) {
+    lines.push(`  ${style.red(problem.code)}: ${problem.path}`, `    ${problem.message}`);
+  }
+  return lines.join("\n");
 }
 
 function render(report: DoctorReport, style: OutputStyle): string {
@@ -47,6 +61,15 @@ function render(report: DoctorReport, style: OutputStyle): string {
     lines.push(`  ${problem.message}`);
   }
   if (shown.length > 0) lines.push("");
+  if (report.archives.length > 0) {
+    lines.push("Archives:");
+    for (const archive of report.archives) {
+      lines.push(
+        `  ${formatBytes(archive.bytes).padStart(10)}  ${archive.kind.padEnd(13)} ${archive.path}`,
+      );
+    }
+    lines.push("");
+  }
   for (const action of report.actions) {
     const target = action.target === undefined ? "" : ` → ${action.target}`;
     lines.push(
@@ -72,7 +95,7 @@ function render(report: DoctorReport, style: OutputStyle): string {
 export async function runDoctorCommand(
   flags: DoctorFlags,
   context: CommandContext,
-): Promise<CommandResult<DoctorReport>> {
+): Promise<CommandResult<DoctorReport & { cancelled?: true }>> {
   const { runDoctor } = await import("@clawkeep/maintenance");
   const config = await context.loadConfig();
   const options = {
@@ -87,7 +110,19 @@ export async function runDoctorCommand(
   if (flags.fix) {
     const repairs = report.problems.filter((problem) => problem.fixable).length;
     if (repairs > 0) {
-      await confirmAction(context, `Repair ${repairs} problem(s) in ${context.stateDir}?`);
+      const confirmed = await confirmAction(
+        context,
+        `Repair ${repairs} problem(s) in ${context.stateDir}?`,
+        { preview: renderRepairs(report, context.stderrStyle) },
+      );
+      if (!confirmed) {
+        const unchanged = report;
+        return {
+          data: { ...unchanged, cancelled: true },
+          exitCode: EXIT_CODES.OK,
+          render: () => CANCELLED_MESSAGE,
+        };
+      }
       report = await runDoctor({ ...options, fix: true });
     } else {
       report = { ...report, fix: true };

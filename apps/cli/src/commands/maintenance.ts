@@ -1,6 +1,11 @@
 import type { MaintenanceReport, MaintenanceRules } from "@clawkeep/maintenance";
 import { expandHomePath, parseDurationMs } from "@clawkeep/store";
-import { type CommandContext, type CommandResult, confirmAction } from "../command-context.ts";
+import {
+  CANCELLED_MESSAGE,
+  type CommandContext,
+  type CommandResult,
+  confirmAction,
+} from "../command-context.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import { formatBytes, formatTable, formatTime, type OutputStyle } from "../output-style.ts";
 import { usageError } from "../usage-error.ts";
@@ -19,7 +24,11 @@ function formatDuration(ms: number): string {
   return Number.isInteger(days) ? `${days}d` : `${Math.round(ms / 3_600_000)}h`;
 }
 
-function render(report: MaintenanceReport, style: OutputStyle): string {
+/**
+ * The report for stdout; with `preview`, the dry run shown before the confirmation question,
+ * without the hint to run `--enforce` (which is what is being asked).
+ */
+function render(report: MaintenanceReport, style: OutputStyle, preview = false): string {
   const lines: string[] = [];
   const { rules } = report;
   lines.push(
@@ -28,12 +37,17 @@ function render(report: MaintenanceReport, style: OutputStyle): string {
   for (const store of report.stores) {
     if (store.error !== undefined)
       lines.push(style.red(`${store.agentId}: skipped: ${store.error}`));
-    else if (store.rotate) {
+    else if (!report.enforce && store.rotate) {
+      lines.push(`${store.agentId}: would rotate ${store.storePath}`);
+    } else if (store.rotatedTo !== undefined) {
+      lines.push(`${store.agentId}: rotated ${store.storePath} (backup ${store.rotatedTo})`);
+    } else if (store.rotate) {
       lines.push(
-        `${store.agentId}: ${report.enforce ? "rotated" : "would rotate"} ${store.storePath}`,
+        `${store.agentId}: not rotated: ${store.storePath} was no longer above the limit under the lock`,
       );
     }
   }
+  for (const warning of report.warnings) lines.push(style.yellow(`warning: ${warning}`));
   if (report.removals.length === 0) {
     lines.push("Nothing to remove.");
     return lines.join("\n");
@@ -61,8 +75,12 @@ function render(report: MaintenanceReport, style: OutputStyle): string {
       style.bold(
         `Dry run: ${report.removals.length} ${report.removals.length === 1 ? "entry" : "entries"} would be removed.`,
       ),
-      "Run `clawkeep maintenance --enforce` to remove them (main sessions and --active-key sessions are kept).",
     );
+    if (!preview) {
+      lines.push(
+        "Run `clawkeep maintenance --enforce` to remove them (main sessions and --active-key sessions are kept).",
+      );
+    }
   }
   return lines.join("\n");
 }
@@ -74,7 +92,7 @@ function render(report: MaintenanceReport, style: OutputStyle): string {
 export async function runMaintenanceCommand(
   flags: MaintenanceFlags,
   context: CommandContext,
-): Promise<CommandResult<MaintenanceReport>> {
+): Promise<CommandResult<MaintenanceReport & { cancelled?: true }>> {
   const rules: Partial<MaintenanceRules> = {};
   if (flags.pruneAfter !== undefined) {
     const ms = parseDurationMs(flags.pruneAfter, "d");
@@ -100,10 +118,22 @@ export async function runMaintenanceCommand(
   if (flags.enforce) {
     const work = report.removals.length + report.stores.filter((store) => store.rotate).length;
     if (work > 0) {
-      await confirmAction(
-        context,
-        `Remove ${report.removals.length} session entries from ${context.stateDir}?`,
-      );
+      const rotations = report.stores.filter((store) => store.rotate).length;
+      const question =
+        report.removals.length > 0
+          ? `Remove ${report.removals.length} session entries${rotations > 0 ? ` and rotate ${rotations} store(s)` : ""} in ${context.stateDir}?`
+          : `Rotate ${rotations} store(s) in ${context.stateDir}?`;
+      const confirmed = await confirmAction(context, question, {
+        preview: render(report, context.stderrStyle, true),
+      });
+      if (!confirmed) {
+        const unchanged = report;
+        return {
+          data: { ...unchanged, cancelled: true },
+          exitCode: EXIT_CODES.OK,
+          render: () => CANCELLED_MESSAGE,
+        };
+      }
       report = await runMaintenance({ ...options, enforce: true });
     } else {
       report = { ...report, enforce: true };

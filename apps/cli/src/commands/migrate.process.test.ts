@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadSessionStore } from "@clawkeep/store";
@@ -10,6 +10,9 @@ import { parseJsonOutput, runClawkeep } from "../testing/run-clawkeep.ts";
 
 const fixture = fileURLToPath(new URL("../__fixtures__/legacy-workspace", import.meta.url));
 
+/** A pid that is not running: beyond the kernel's default pid range. */
+const DEAD_PID = 4_194_303;
+
 interface Report {
   stateDir: string;
   found: number;
@@ -19,6 +22,8 @@ interface Report {
   errors: number;
   dryRun: boolean;
   backupDir?: string;
+  stores: string[];
+  transcripts: string[];
   mappings: { legacyId: string; sessionId: string; key: string }[];
   items: { file: string; status: string; key?: string; sessionId?: string; reason?: string }[];
 }
@@ -64,11 +69,14 @@ async function trickyWorkspace(): Promise<string> {
       message("assistant", "It is a cat."),
     ]),
     "a:b.json": legacy("a:b", [message("user", "colon id")]),
+    // The legacy layer used the id raw as a file name, so `a/b` is `.sessions/a/b.json`.
+    "a/b.json": legacy("a/b", [message("user", "slash id")]),
     "..x.json": legacy("..x", [message("user", "dot dot id")]),
     "ünï-cødé.json": legacy("ünï-cødé", [message("user", "unicode id")]),
     "empty.json": legacy("empty", []),
     "broken.json": '{"session_id": "broken", "messages": [ {"role": "user", ',
   };
+  await mkdir(join(workspace, ".sessions", "a"), { recursive: true });
   for (const [name, text] of Object.entries(files))
     await writeFile(join(workspace, ".sessions", name), text);
   return workspace;
@@ -106,18 +114,22 @@ describe("clawkeep migrate (process)", () => {
     // One corrupt legacy file: that session failed, so the exit code says so.
     expect(first.code).toBe(1);
     const report = parseJsonOutput<Report>(first);
-    expect(report).toMatchObject({ stateDir, found: 10, migrated: 9, conflicts: 0, errors: 1 });
+    expect(report).toMatchObject({ stateDir, found: 11, migrated: 10, conflicts: 0, errors: 1 });
     expect(report.items.find((item) => item.file === "broken.json")).toMatchObject({
       status: "error",
     });
     expect(report.backupDir).toBeDefined();
     const keys = report.items.filter((item) => item.status === "migrated").map((item) => item.key);
-    expect(new Set(keys).size).toBe(9);
+    expect(new Set(keys).size).toBe(10);
     expect(keys).toContain("agent:main:main");
     expect(keys).toContain("agent:main:legacy:telegram-1");
     expect(keys).toContain("agent:main:legacy:telegram-2");
+    expect(report.items.find((item) => item.file === "a/b.json")).toMatchObject({
+      status: "migrated",
+    });
     expect(report.mappings.map((mapping) => mapping.legacyId).sort()).toEqual([
       "..x",
+      "a/b",
       "a:b",
       "ünï-cødé",
     ]);
@@ -158,9 +170,9 @@ describe("clawkeep migrate (process)", () => {
     const second = await runClawkeep(["migrate", workspace, "--state-dir", stateDir, "--json"]);
     expect(second.code).toBe(0);
     expect(parseJsonOutput<Report>(second)).toMatchObject({
-      found: 9,
+      found: 10,
       migrated: 0,
-      skipped: 9,
+      skipped: 10,
       errors: 0,
     });
     expect(await hashTree(stateDir)).toEqual(before);
@@ -184,14 +196,23 @@ describe("clawkeep migrate (process)", () => {
       "--json",
     ]);
     expect(run.code).toBe(1);
-    expect(parseJsonOutput<Report>(run)).toMatchObject({
+    const planned = parseJsonOutput<Report>(run);
+    expect(planned).toMatchObject({
       dryRun: true,
-      found: 10,
-      migrated: 9,
+      found: 11,
+      migrated: 10,
       errors: 1,
     });
+    expect(planned.transcripts).toHaveLength(10);
     const human = await runClawkeep(["migrate", workspace, "--state-dir", stateDir, "--dry-run"]);
     expect(human.stdout).toContain("would migrate");
+    expect(human.stdout).toContain(
+      `Would back up the legacy files to ${join(workspace, ".sessions", "backup-")}`,
+    );
+    expect(human.stdout).toContain("Would create:");
+    expect(human.stdout).toContain(
+      `  ${join(stateDir, "agents", "main", "sessions", "telegram-1.jsonl")}`,
+    );
     expect(human.stdout).toContain("Dry run: nothing was written.");
     expect(await hashTree(workspace)).toEqual(before.workspace);
     expect(await hashTree(root)).toEqual(before.state);
@@ -214,7 +235,122 @@ describe("clawkeep migrate (process)", () => {
       "--state-dir",
       await testdir(),
     ]);
-    expect(nowhere.code).toBe(1);
-    expect(nowhere.stderr).toContain("no legacy sessions folder");
+    // A folder that does not exist is a wrong argument: bad usage.
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain("does not exist");
+    expect(nowhere.stderr).toContain("clawkeep migrate --help");
+    const help = await runClawkeep(["migrate", "--help"]);
+    expect(help.stdout).toContain("--no-backup");
+    expect(help.stdout).not.toContain("(default: true)");
+  });
+
+  it("migrates into the store the config names, which sessions list then shows", async () => {
+    const workspace = await copyFixtureDir(fixture);
+    const root = await testdir();
+    const stateDir = join(root, "state");
+    const config = join(root, "openclaw.json");
+    await writeFile(
+      config,
+      JSON.stringify({
+        session: { store: join(root, "stores", "{agentId}", "sessions.json") },
+        agents: { list: [{ id: "ops", default: true }, { id: "main" }] },
+      }),
+    );
+    const run = await runClawkeep([
+      "migrate",
+      workspace,
+      "--state-dir",
+      stateDir,
+      "--config",
+      config,
+      "--json",
+    ]);
+    expect(run.code).toBe(0);
+    const report = parseJsonOutput<Report>(run);
+    expect(report.stores.sort()).toEqual([
+      join(root, "stores", "main", "sessions.json"),
+      join(root, "stores", "ops", "sessions.json"),
+    ]);
+    const listed = parseJsonOutput<{ sessions: { key: string }[] }>(
+      await runClawkeep([
+        "sessions",
+        "list",
+        "--state-dir",
+        stateDir,
+        "--config",
+        config,
+        "--json",
+      ]),
+    );
+    expect(listed.sessions.map((row) => row.key).sort()).toEqual([
+      "agent:main:main",
+      "agent:ops:legacy:telegram-5550123",
+      "agent:ops:legacy:telegram-5550999",
+    ]);
+  });
+
+  it("on a rerun after a crash, removes the dead run's temp files and completes the entries", async () => {
+    const workspace = await trickyWorkspace();
+    await rm(join(workspace, ".sessions", "broken.json"));
+    const stateDir = join(await testdir(), "state");
+    const sessionsDir = join(stateDir, "agents", "main", "sessions");
+    expect((await runClawkeep(["migrate", workspace, "--state-dir", stateDir])).code).toBe(0);
+    // The crash: transcripts written, entries not, a temp file of the dead writer left behind.
+    await rm(join(sessionsDir, "sessions.json"));
+    const temp = `telegram-1.jsonl.${DEAD_PID}.0a1b2c3d4e5f.tmp`;
+    await writeFile(join(sessionsDir, temp), '{"type":"sess');
+    const rerun = await runClawkeep(["migrate", workspace, "--state-dir", stateDir, "--json"]);
+    expect(rerun.code).toBe(0);
+    expect(parseJsonOutput<Report>(rerun)).toMatchObject({ migrated: 10, errors: 0 });
+    expect(await readdir(sessionsDir)).not.toContain(temp);
+    const doctor = await runClawkeep(["doctor", "--state-dir", stateDir, "--json"]);
+    expect(
+      parseJsonOutput<{ problems: { code: string }[] }>(doctor).problems.map((p) => p.code),
+    ).not.toContain("temp-file");
+  });
+
+  it("skips a migrated session that was reset since", async () => {
+    const workspace = await copyFixtureDir(fixture);
+    const stateDir = join(await testdir(), "state");
+    expect((await runClawkeep(["migrate", workspace, "--state-dir", stateDir])).code).toBe(0);
+    const reset = await runClawkeep([
+      "sessions",
+      "reset",
+      "agent:main:legacy:telegram-5550123",
+      "--yes",
+      "--state-dir",
+      stateDir,
+    ]);
+    expect(reset.code).toBe(0);
+    const rerun = await runClawkeep(["migrate", workspace, "--state-dir", stateDir, "--json"]);
+    expect(rerun.code).toBe(0);
+    const report = parseJsonOutput<Report>(rerun);
+    expect(report).toMatchObject({ migrated: 0, skipped: 3, conflicts: 0 });
+    expect(report.items.find((item) => item.file === "telegram-5550123.json")?.reason).toContain(
+      "already present",
+    );
+  });
+
+  it("exits 1 and claims nothing written while the store lock is held; errors are printed whole", async () => {
+    const workspace = await copyFixtureDir(fixture);
+    const stateDir = join(await testdir(), "state");
+    const sessionsDir = join(stateDir, "agents", "main", "sessions");
+    await mkdir(sessionsDir, { recursive: true });
+    // openclaw's plain lock file, held by a live process (the test runner); the CLI waits for
+    // the store's default lock timeout (10 s), then gives up.
+    await writeFile(
+      join(sessionsDir, "sessions.json.lock"),
+      JSON.stringify({ pid: process.pid, createdAt: new Date().toISOString() }),
+    );
+    const run = await runClawkeep(["migrate", workspace, "--state-dir", stateDir]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).not.toContain("Wrote");
+    expect(run.stdout).toContain("Not migrated:");
+    const reason = /^ {2}error telegram-5550123\.json: (.*)$/m.exec(run.stdout)?.[1] ?? "";
+    expect(reason).toContain("timeout acquiring session store lock");
+    // Whole, not cut to the table's width.
+    expect(reason.length).toBeGreaterThan(100);
+    expect(reason.endsWith("…")).toBe(false);
+    expect((await readdir(sessionsDir)).sort()).toEqual(["sessions.json.lock"]);
   });
 });

@@ -1,8 +1,10 @@
 import type { MigrationItemStatus, MigrationReport } from "@clawkeep/maintenance";
+import { SessionsError } from "@clawkeep/schema";
 import { expandHomePath } from "@clawkeep/store";
 import type { CommandContext, CommandResult } from "../command-context.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import { formatTable, type OutputStyle, truncate } from "../output-style.ts";
+import { usageError } from "../usage-error.ts";
 
 export interface MigrateFlags {
   agent: string | undefined;
@@ -17,6 +19,9 @@ const PHASES = {
   write: "writing",
   check: "checking",
 } as const;
+
+/** Width of the table's note column; conflicts and errors are printed in full below the table. */
+const NOTE_WIDTH = 100;
 
 function statusLabel(status: MigrationItemStatus, dryRun: boolean, style: OutputStyle): string {
   switch (status) {
@@ -41,12 +46,24 @@ function render(report: MigrationReport, style: OutputStyle): string {
           item.file,
           statusLabel(item.status, report.dryRun, style),
           item.key ?? "-",
-          truncate(item.reason ?? "", 100),
+          truncate(item.reason ?? "", NOTE_WIDTH),
         ]),
         style,
       ),
       "",
     );
+  }
+  const failed = report.items.filter(
+    (item) => item.status === "conflict" || item.status === "error",
+  );
+  if (failed.length > 0) {
+    lines.push("Not migrated:");
+    for (const item of failed) {
+      lines.push(
+        `  ${statusLabel(item.status, report.dryRun, style)} ${item.file}: ${item.reason}`,
+      );
+    }
+    lines.push("");
   }
   if (report.mappings.length > 0) {
     lines.push("New session ids for ids that cannot be file names:");
@@ -61,7 +78,17 @@ function render(report: MigrationReport, style: OutputStyle): string {
   lines.push(
     `${report.found} found, ${report.migrated} ${verb}, ${report.skipped} skipped, ${report.conflicts} conflicts, ${report.errors} errors`,
   );
-  if (report.backupDir !== undefined) lines.push(`Legacy files backed up to ${report.backupDir}`);
+  if (report.backupDir !== undefined) {
+    lines.push(
+      report.dryRun
+        ? `Would back up the legacy files to ${report.backupDir}`
+        : `Legacy files backed up to ${report.backupDir}`,
+    );
+  }
+  if (report.dryRun && report.transcripts.length > 0) {
+    lines.push("Would create:");
+    for (const transcript of report.transcripts) lines.push(`  ${transcript}`);
+  }
   for (const store of report.stores)
     lines.push(`${report.dryRun ? "Would write" : "Wrote"} ${store}`);
   if (report.dryRun) lines.push(style.bold("Dry run: nothing was written."));
@@ -84,28 +111,44 @@ function render(report: MigrationReport, style: OutputStyle): string {
 }
 
 /**
- * `clawkeep migrate <workspace>`: legacy per-session files into the state dir. Exit 0 when every
- * session was migrated or was there already, 1 when any conflicted or failed.
+ * `clawkeep migrate <workspace>`: legacy per-session files into the stores the gateway reads
+ * (`session.store` of the config, unless `--store`; unmapped sessions go to `--agent`, else the
+ * configured default agent). Exit 0 when every session was migrated or was there already, 1 when
+ * any conflicted or failed, 2 when the folder is not a legacy workspace.
  */
 export async function runMigrate(
   workspace: string,
   flags: MigrateFlags,
   context: CommandContext,
 ): Promise<CommandResult<MigrationReport>> {
-  const { migrateLegacyWorkspace } = await import("@clawkeep/maintenance");
-  const report = await migrateLegacyWorkspace(expandHomePath(workspace, { env: context.env }), {
-    agentId: flags.agent ?? "main",
-    stateDir: context.stateDir,
-    ...(flags.store !== undefined && {
-      storePath: expandHomePath(flags.store, { env: context.env }),
-    }),
-    dryRun: flags.dryRun,
-    backup: flags.backup,
-    onProgress: (progress) => {
-      const file = progress.file === undefined ? "" : ` ${progress.file}`;
-      context.progress(`${PHASES[progress.phase]} ${progress.done}/${progress.total}${file}`);
-    },
-  });
+  const { migrateLegacyWorkspace, NOT_A_LEGACY_WORKSPACE } = await import("@clawkeep/maintenance");
+  const config = await context.loadConfig();
+  let report: MigrationReport;
+  try {
+    report = await migrateLegacyWorkspace(expandHomePath(workspace, { env: context.env }), {
+      config,
+      ...(flags.agent !== undefined && { agentId: flags.agent }),
+      stateDir: context.stateDir,
+      ...(flags.store !== undefined && {
+        storePath: expandHomePath(flags.store, { env: context.env }),
+      }),
+      dryRun: flags.dryRun,
+      backup: flags.backup,
+      onProgress: (progress) => {
+        const file = progress.file === undefined ? "" : ` ${progress.file}`;
+        context.progress(`${PHASES[progress.phase]} ${progress.done}/${progress.total}${file}`);
+      },
+    });
+  } catch (error) {
+    // A folder that is not a legacy workspace is a wrong argument, not a failed migration.
+    if (
+      SessionsError.hasCode(error, "INVALID_PARAMS") &&
+      error.details?.reason === NOT_A_LEGACY_WORKSPACE
+    ) {
+      throw usageError(error.message);
+    }
+    throw error;
+  }
   context.endProgress();
   return {
     data: report,

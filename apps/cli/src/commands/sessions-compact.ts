@@ -11,7 +11,10 @@ export interface SessionsCompactFlags {
   maxLines: number | undefined;
 }
 
-/** `clawkeep sessions compact <key> [--max-lines n]`: the `sessions.compact` method. */
+/**
+ * `clawkeep sessions compact <key> [--max-lines n]`: the `sessions.compact` method. Exit 1 when
+ * there is no such session.
+ */
 export async function runSessionsCompact(
   key: string,
   flags: SessionsCompactFlags,
@@ -20,10 +23,16 @@ export async function runSessionsCompact(
 ): Promise<CommandResult<SessionsCompactResult & { via: string }>> {
   const caller = await openSessionsCaller(connection, context);
   try {
+    const qualified = qualifyKey(key, connection.agent);
     const result = await caller.call<SessionsCompactResult>("sessions.compact", {
-      key: qualifyKey(key, connection.agent),
+      key: qualified,
       maxLines: flags.maxLines,
     });
+    if (!result.compacted && "reason" in result && result.reason === "no sessionId") {
+      // The method answers a missing session like an entry without a session id; resolving the
+      // key tells them apart and fails with "No session found: <key>", as show and delete do.
+      await caller.call("sessions.resolve", { key: qualified });
+    }
     return {
       data: { via: caller.via, ...result },
       exitCode: EXIT_CODES.OK,

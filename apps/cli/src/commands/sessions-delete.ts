@@ -1,5 +1,10 @@
 import type { SessionsDeleteResult } from "@clawkeep/schema";
-import { type CommandContext, type CommandResult, confirmAction } from "../command-context.ts";
+import {
+  CANCELLED_MESSAGE,
+  type CommandContext,
+  type CommandResult,
+  confirmAction,
+} from "../command-context.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import {
   openSessionsCaller,
@@ -20,12 +25,15 @@ export async function runSessionsDelete(
   flags: SessionsDeleteFlags,
   connection: SessionsConnectionFlags,
   context: CommandContext,
-): Promise<CommandResult<SessionsDeleteResult & { via: string }>> {
+): Promise<CommandResult<(SessionsDeleteResult & { via: string }) | { cancelled: true }>> {
   const qualified = qualifyKey(key, connection.agent);
-  await confirmAction(
+  const confirmed = await confirmAction(
     context,
     `Delete session ${qualified}${flags.deleteTranscript ? " and archive its transcript" : ""}?`,
   );
+  if (!confirmed) {
+    return { data: { cancelled: true }, exitCode: EXIT_CODES.OK, render: () => CANCELLED_MESSAGE };
+  }
   const caller = await openSessionsCaller(connection, context);
   try {
     const result = await caller.call<SessionsDeleteResult>("sessions.delete", {

@@ -17,7 +17,11 @@ export interface SessionsListFlags {
   includeLastMessage: boolean | undefined;
 }
 
-function render(result: SessionsListResult, style: OutputStyle): string {
+function render(
+  result: SessionsListResult,
+  style: OutputStyle,
+  options: { lastMessage: boolean },
+): string {
   const lines: string[] = [];
   for (const warning of result.warnings ?? [])
     lines.push(style.yellow(`warning: ${warning.message}`));
@@ -25,19 +29,19 @@ function render(result: SessionsListResult, style: OutputStyle): string {
     lines.push("No sessions.");
     return lines.join("\n");
   }
+  const headers = ["KEY", "KIND", "UPDATED", "TOKENS", "TITLE"];
+  if (options.lastMessage) headers.push("LAST MESSAGE");
   lines.push(
     formatTable(
-      ["KEY", "KIND", "UPDATED", "TOKENS", "TITLE"],
-      result.sessions.map((row) => [
-        row.key,
-        row.kind,
-        formatTime(row.updatedAt),
-        String(row.totalTokens ?? 0),
-        truncate(
-          row.label ?? row.displayName ?? row.derivedTitle ?? row.lastMessagePreview ?? "",
-          60,
-        ),
-      ]),
+      headers,
+      result.sessions.map((row) => {
+        const title = row.label ?? row.displayName ?? row.derivedTitle;
+        const cells = [row.key, row.kind, formatTime(row.updatedAt), String(row.totalTokens ?? 0)];
+        if (!options.lastMessage) {
+          return [...cells, truncate(title ?? row.lastMessagePreview ?? "", 60)];
+        }
+        return [...cells, truncate(title ?? "-", 40), truncate(row.lastMessagePreview ?? "-", 60)];
+      }),
       style,
     ),
   );
@@ -65,7 +69,7 @@ export async function runSessionsList(
     return {
       data: { via: caller.via, ...result },
       exitCode: EXIT_CODES.OK,
-      render: (style) => render(result, style),
+      render: (style) => render(result, style, { lastMessage: flags.includeLastMessage === true }),
     };
   } finally {
     await caller.close();

@@ -1,5 +1,10 @@
 import type { SessionsResetResult } from "@clawkeep/schema";
-import { type CommandContext, type CommandResult, confirmAction } from "../command-context.ts";
+import {
+  CANCELLED_MESSAGE,
+  type CommandContext,
+  type CommandResult,
+  confirmAction,
+} from "../command-context.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import {
   openSessionsCaller,
@@ -12,12 +17,15 @@ export async function runSessionsReset(
   key: string,
   connection: SessionsConnectionFlags,
   context: CommandContext,
-): Promise<CommandResult<SessionsResetResult & { via: string }>> {
+): Promise<CommandResult<(SessionsResetResult & { via: string }) | { cancelled: true }>> {
   const qualified = qualifyKey(key, connection.agent);
-  await confirmAction(
+  const confirmed = await confirmAction(
     context,
     `Reset session ${qualified} (it starts afresh with a new session id)?`,
   );
+  if (!confirmed) {
+    return { data: { cancelled: true }, exitCode: EXIT_CODES.OK, render: () => CANCELLED_MESSAGE };
+  }
   const caller = await openSessionsCaller(connection, context);
   try {
     const result = await caller.call<SessionsResetResult>("sessions.reset", { key: qualified });

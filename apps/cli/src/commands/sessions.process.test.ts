@@ -2,7 +2,12 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { testdir } from "@clawkeep/test-utils";
 import { describe, expect, it } from "vitest";
-import { parseJsonOutput, runClawkeep } from "../testing/run-clawkeep.ts";
+import {
+  canRunInTerminal,
+  parseJsonOutput,
+  runClawkeep,
+  runClawkeepInTerminal,
+} from "../testing/run-clawkeep.ts";
 
 const DAY = 86_400_000;
 const header = (id: string) =>
@@ -121,7 +126,21 @@ describe("clawkeep sessions (process)", () => {
     expect(clearedEntry.sendPolicy).toBe("deny");
     const invalid = await cli("sessions", "patch", "main", "--thinking-level", "sideways");
     expect(invalid.code).toBe(2);
-    expect(invalid.stderr).toContain("invalid thinkingLevel");
+    expect(invalid.stderr).toContain('--thinking-level: expected "off" | "minimal"');
+    const policy = await cli("sessions", "patch", "main", "--send-policy", "maybe");
+    expect(policy.code).toBe(2);
+    expect(policy.stderr).toContain('--send-policy: expected "allow" | "deny" (got "maybe")');
+    const model = await cli("sessions", "patch", "main", "--model", "gpt");
+    expect(model.code).toBe(2);
+    expect(model.stderr).toContain("provider/model");
+    const taken = await cli("sessions", "patch", "agent:main:old", "--label", "alice");
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toContain(
+      'label "alice" is already used by agent:main:telegram:direct:42',
+    );
+    const unknownFlag = await cli("sessions", "patch", "main", "--frobnicate", "x");
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toContain("(see `clawkeep sessions patch --help`)");
     expect(await readdir(sessionsDir)).not.toContain("sessions.json.lock");
 
     const compacted = await cli(
@@ -133,6 +152,14 @@ describe("clawkeep sessions (process)", () => {
       "--json",
     );
     expect(parseJsonOutput(compacted)).toMatchObject({ compacted: true, kept: 2 });
+    const compactMissing = await cli("sessions", "compact", "agent:main:nope");
+    expect(compactMissing.code).toBe(1);
+    expect(compactMissing.stderr).toContain("No session found: agent:main:nope");
+
+    const lastMessage = await cli("sessions", "list", "--last-message");
+    expect(lastMessage.code).toBe(0);
+    expect(lastMessage.stdout.split("\n")[0]).toMatch(/TITLE\s+LAST MESSAGE$/);
+    expect(lastMessage.stdout).toMatch(/agent:main:telegram:direct:42 .*alice\s+message 4/);
 
     const refused = await cli("sessions", "reset", "main");
     expect(refused.code).toBe(2);
@@ -243,6 +270,59 @@ describe("clawkeep sessions (process)", () => {
     ).toBe(true);
   });
 
+  it.skipIf(!canRunInTerminal())(
+    "maintenance --enforce on a terminal lists what would go, asks, and keeps all when declined",
+    async () => {
+      const { stateDir, sessionsDir } = await state();
+      const storePath = join(sessionsDir, "sessions.json");
+      const before = await readFile(storePath, "utf8");
+      const run = await runClawkeepInTerminal(
+        ["maintenance", "--enforce", "--state-dir", stateDir],
+        {
+          input: "n\n",
+        },
+      );
+      expect(run.code).toBe(0);
+      const text = run.stdout.replaceAll("\r", "");
+      const question = text.indexOf("Remove 1 session entries");
+      expect(question).toBeGreaterThan(-1);
+      expect(text.slice(0, question)).toContain("agent:main:old");
+      expect(text.slice(0, question)).not.toContain("Run `clawkeep maintenance --enforce`");
+      expect(text.slice(question)).toContain("Cancelled: nothing changed.");
+      expect(await readFile(storePath, "utf8")).toBe(before);
+    },
+  );
+
+  it("protects a bare --active-key, warns about one that matches nothing, and reports rotation", async () => {
+    const { stateDir, sessionsDir } = await state();
+    const config = join(await testdir(), "openclaw.json");
+    await writeFile(config, JSON.stringify({ session: { maintenance: { rotateBytes: "10b" } } }));
+    const run = await runClawkeep([
+      "maintenance",
+      "--enforce",
+      "--yes",
+      "--active-key",
+      "old",
+      "--active-key",
+      "s7",
+      "--config",
+      config,
+      "--state-dir",
+      stateDir,
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      'warning: active key "s7" matches no entry (looked up as agent:main:s7)',
+    );
+    const backups = (await readdir(sessionsDir)).filter((name) =>
+      name.startsWith("sessions.json.bak."),
+    );
+    expect(backups).toHaveLength(1);
+    expect(run.stdout).toContain(`main: rotated ${join(sessionsDir, "sessions.json")} (backup`);
+    const store = JSON.parse(await readFile(join(sessionsDir, "sessions.json"), "utf8"));
+    expect(Object.keys(store)).toContain("agent:main:old");
+  });
+
   it("speaks clearly about bad usage, colours and unreachable gateways", async () => {
     const stateDir = await testdir();
     const unknown = await runClawkeep(["sessions", "frobnicate", "--state-dir", stateDir]);
@@ -263,6 +343,37 @@ describe("clawkeep sessions (process)", () => {
       stateDir,
       error: { exitCode: 2 },
     });
+    const negative = await runClawkeep([
+      "maintenance",
+      "--max-entries",
+      "-1",
+      "--state-dir",
+      stateDir,
+    ]);
+    expect(negative.code).toBe(2);
+    expect(negative.stderr).toContain(
+      '--max-entries must be an integer >= 0, got "-1" (see `clawkeep maintenance --help`)',
+    );
+    const noConfig = await runClawkeep([
+      "doctor",
+      "--config",
+      join(stateDir, "missing.json"),
+      "--state-dir",
+      stateDir,
+    ]);
+    expect(noConfig.code).toBe(2);
+    expect(noConfig.stderr).toContain(`no config file at ${join(stateDir, "missing.json")}`);
+    const debug = await runClawkeep([
+      "sessions",
+      "list",
+      "--limit",
+      "zero",
+      "--debug",
+      "--state-dir",
+      stateDir,
+    ]);
+    expect(debug.code).toBe(2);
+    expect(debug.stderr).toMatch(/\n {4}at /);
     const help = await runClawkeep(["sessions", "patch", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("--clear-thinking-level");

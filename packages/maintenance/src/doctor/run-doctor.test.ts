@@ -150,4 +150,24 @@ describe("runDoctor", () => {
     ]);
     expect(byCode("key-twins")).toHaveLength(1);
   });
+
+  it("names the owner of a stale transcript lock and no longer calls a repaired store refused", async () => {
+    const { stateDir, sessionsDir } = await healthyState();
+    const lockPath = join(sessionsDir, "s1.jsonl.lock");
+    await writeFile(lockPath, JSON.stringify({ pid: DEAD_PID, createdAt: "2026-01-01T00:00:00Z" }));
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(lockPath, old, old);
+    await writeFile(join(sessionsDir, "sessions.json"), '{"agent:main:main": {');
+    const checked = await runDoctor({ stateDir });
+    const lock = checked.problems.find((problem) => problem.path === lockPath);
+    expect(lock).toMatchObject({ code: "stale-lock" });
+    expect(lock?.message).toContain(`pid ${DEAD_PID}`);
+    const corrupt = checked.problems.find((problem) => problem.code === "store-corrupt");
+    expect(corrupt?.message).toContain("writers refuse it");
+
+    const fixed = await runDoctor({ stateDir, fix: true });
+    const repaired = fixed.problems.find((problem) => problem.code === "store-corrupt");
+    expect(repaired).toMatchObject({ fixed: true });
+    expect(repaired?.message).not.toContain("refuse");
+  });
 });

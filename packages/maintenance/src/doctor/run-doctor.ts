@@ -183,29 +183,33 @@ interface LockVerdict {
   reason: string;
 }
 
+interface LockOwner {
+  pid: number | undefined;
+  host: string | undefined;
+}
+
+/** `pid 123 on host-a`, `pid unknown`: who wrote a lock, as far as it says. */
+function describeLockOwner(owner: LockOwner): string {
+  return `pid ${owner.pid ?? "unknown"}${owner.host === undefined ? "" : ` on ${owner.host}`}`;
+}
+
 /** Decides whether a lock is abandoned: its owner died on this host, or it outlived `staleMs`. */
-function judgeLock(
-  owner: { pid: number | undefined; host: string | undefined },
-  ageMs: number,
-  staleMs: number,
-): LockVerdict {
+function judgeLock(owner: LockOwner, ageMs: number, staleMs: number): LockVerdict {
   const sameHost = owner.host === undefined || owner.host === hostname();
   const age = `${Math.round(ageMs / 1000)} s old`;
+  const who = describeLockOwner(owner);
   if (owner.pid !== undefined && sameHost) {
     if (!isProcessAlive(owner.pid))
-      return { stale: true, reason: `${age}, its owner (pid ${owner.pid}) is gone` };
-    return { stale: false, reason: `${age}, held by the running process ${owner.pid}` };
+      return { stale: true, reason: `${age}, its owner (${who}) is gone` };
+    return { stale: false, reason: `${age}, held by the running process (${who})` };
   }
   if (ageMs > staleMs) {
     return {
       stale: true,
-      reason: `${age}, older than ${Math.round(staleMs / 1000)} s with no live owner on this host`,
+      reason: `${age}, older than ${Math.round(staleMs / 1000)} s with no live owner on this host (owner ${who})`,
     };
   }
-  return {
-    stale: false,
-    reason: `${age}, owner ${owner.pid ?? "unknown"}${sameHost ? "" : ` on ${owner.host}`}`,
-  };
+  return { stale: false, reason: `${age}, owner ${who}` };
 }
 
 /** Removes a lock unless it was refreshed since it was judged (someone else took it). */
@@ -313,7 +317,10 @@ async function checkTranscriptLock(context: StoreCheckContext, name: string): Pr
   const ageMs = Math.max(0, context.now() - stats.mtimeMs);
   const verdict =
     ageMs > context.transcriptLockStaleMs
-      ? { stale: true, reason: `${Math.round(ageMs / 1000)} s old, older than any run` }
+      ? {
+          stale: true,
+          reason: `${Math.round(ageMs / 1000)} s old, older than any run (owner ${describeLockOwner(owner)})`,
+        }
       : judgeLock(owner, ageMs, context.transcriptLockStaleMs);
   const target = path.slice(0, -".lock".length);
   const orphaned = !(await exists(target));
@@ -634,6 +641,7 @@ async function checkStore(context: StoreCheckContext): Promise<DoctorStoreSummar
       if (context.fix) {
         problem.fixed = await repairCorruptStore(context);
         if (problem.fixed) {
+          problem.message = `${describeError(error)}; repaired: moved aside (see the actions)`;
           try {
             store = await loadSessionStore(storePath, { skipCache: true });
             summary.readable = true;

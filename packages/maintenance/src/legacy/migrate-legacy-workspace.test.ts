@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { appendFileSync } from "node:fs";
+import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TranscriptLineSchema } from "@clawkeep/schema";
+import { parseSessionsConfig } from "@clawkeep/session-utils";
 import { loadSessionStore } from "@clawkeep/store";
 import { copyFixtureDir, testdir } from "@clawkeep/test-utils";
 import { readTranscriptMessages } from "@clawkeep/transcripts";
@@ -10,6 +12,9 @@ import { describe, expect, it } from "vitest";
 import { migrateLegacyWorkspace } from "./migrate-legacy-workspace.ts";
 
 const fixture = fileURLToPath(new URL("../__fixtures__/legacy-workspace", import.meta.url));
+
+/** A pid that is not running: beyond the kernel's default pid range. */
+const DEAD_PID = 4_194_303;
 
 function legacyFile(id: string, messages: unknown[], metadata: object = {}): string {
   return JSON.stringify(
@@ -183,9 +188,23 @@ describe("migrateLegacyWorkspace", () => {
   it("writes nothing in a dry run and reports what would happen", async () => {
     const { workspace, stateDir, root } = await setup();
     const before = await hashTree(workspace);
-    const report = await migrateLegacyWorkspace(workspace, { stateDir, dryRun: true });
+    const report = await migrateLegacyWorkspace(workspace, {
+      stateDir,
+      dryRun: true,
+      now: () => 1_770_000_000_000,
+    });
     expect(report).toMatchObject({ dryRun: true, found: 3, migrated: 3, errors: 0 });
-    expect(report.backupDir).toBeUndefined();
+    // Where the backup would go and what would be created, none of it made.
+    expect(report.backupDir).toBe(join(workspace, ".sessions", "backup-2026-02-02T02-40-00.000Z"));
+    const sessionsDir = join(stateDir, "agents", "main", "sessions");
+    expect(report.transcripts.sort()).toEqual(
+      [
+        "3f0c9a52-6b1e-4d7a-9c41-0e2b7f5d8a10.jsonl",
+        "telegram-5550123.jsonl",
+        "telegram-5550999.jsonl",
+      ].map((name) => join(sessionsDir, name)),
+    );
+    expect(report.stores).toEqual([join(sessionsDir, "sessions.json")]);
     expect(await hashTree(workspace)).toEqual(before);
     expect(await readdir(root)).toEqual([]);
   });
@@ -195,6 +214,8 @@ describe("migrateLegacyWorkspace", () => {
       ".sessions/telegram-1.json": legacyFile("telegram-1", [message("user", "one")]),
       ".sessions/telegram-2.json": legacyFile("telegram-2", [message("user", "two")]),
       ".sessions/a:b.json": legacyFile("a:b", [message("user", "colon")]),
+      // The legacy layer used the id raw as a file name: `a/b` is a file in a subfolder.
+      ".sessions/a/b.json": legacyFile("a/b", [message("user", "slash")]),
       ".sessions/..x.json": legacyFile("..x", [message("user", "dots")]),
       ".sessions/café-ü.json": legacyFile("café-ü", [message("user", "unicode")]),
       ".sessions/empty.json": legacyFile("empty", []),
@@ -203,31 +224,39 @@ describe("migrateLegacyWorkspace", () => {
     });
     const stateDir = join(await testdir(), "state");
     const report = await migrateLegacyWorkspace(workspace, { stateDir });
-    expect(report).toMatchObject({ found: 8, migrated: 6, skipped: 1, conflicts: 0, errors: 1 });
+    expect(report).toMatchObject({ found: 9, migrated: 7, skipped: 1, conflicts: 0, errors: 1 });
     const byFile = Object.fromEntries(report.items.map((item) => [item.file, item]));
     expect(byFile["broken.json"]).toMatchObject({ status: "error" });
     expect(byFile["broken.json"]?.reason).toContain("invalid JSON");
     expect(byFile["notes.json"]).toMatchObject({ status: "skipped" });
     expect(byFile["telegram-1.json"]?.key).toBe("agent:main:legacy:telegram-1");
     expect(byFile["telegram-2.json"]?.key).toBe("agent:main:legacy:telegram-2");
-    const hashed = ["a:b.json", "..x.json", "café-ü.json"].map((file) => byFile[file]);
+    expect(byFile["a/b.json"]).toMatchObject({ legacyId: "a/b", status: "migrated" });
+    const hashed = ["a:b.json", "a/b.json", "..x.json", "café-ü.json"].map((file) => byFile[file]);
     for (const item of hashed) {
       expect(item?.sessionId).toMatch(/^legacy-[0-9a-f]{16}$/);
       expect(item?.key).toBe(`agent:main:legacy:${item?.sessionId}`);
     }
-    expect(new Set(hashed.map((item) => item?.sessionId)).size).toBe(3);
+    expect(new Set(hashed.map((item) => item?.sessionId)).size).toBe(4);
     expect(report.mappings.map((mapping) => mapping.legacyId).sort()).toEqual([
       "..x",
+      "a/b",
       "a:b",
       "café-ü",
     ]);
+    // The backup keeps the subfolder, and a rerun does not take the backup for sessions.
+    expect(await readFile(join(report.backupDir as string, "a", "b.json"), "utf8")).toContain(
+      '"a/b"',
+    );
+    const rerun = await migrateLegacyWorkspace(workspace, { stateDir });
+    expect(rerun).toMatchObject({ found: 9, migrated: 0, skipped: 8, conflicts: 0, errors: 1 });
     const store = await loadSessionStore(
       join(stateDir, "agents", "main", "sessions", "sessions.json"),
       {
         skipCache: true,
       },
     );
-    expect(Object.keys(store)).toHaveLength(6);
+    expect(Object.keys(store)).toHaveLength(7);
     const empty = await readLines(join(stateDir, "agents", "main", "sessions", "empty.jsonl"));
     expect(empty).toHaveLength(1);
     const sessionsDir = await readdir(join(stateDir, "agents", "main", "sessions"));
@@ -306,10 +335,122 @@ describe("migrateLegacyWorkspace", () => {
     expect(store["agent:main:legacy:two"]?.label).toBeUndefined();
   });
 
+  it("writes into the store the config names, for the config's default agent", async () => {
+    const { workspace, root } = await setup();
+    const stateDir = join(root, "state");
+    const parsed = parseSessionsConfig({
+      session: { store: join(root, "elsewhere", "{agentId}", "sessions.json") },
+      agents: { list: [{ id: "ops", default: true }] },
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    const report = await migrateLegacyWorkspace(workspace, { stateDir, config: parsed.config });
+    expect(report).toMatchObject({ migrated: 3, errors: 0 });
+    const storePath = join(root, "elsewhere", "ops", "sessions.json");
+    // session_map.json names agent:main:main, which stays main's; the rest go to the default agent.
+    expect(report.stores.sort()).toEqual([
+      join(root, "elsewhere", "main", "sessions.json"),
+      storePath,
+    ]);
+    const store = await loadSessionStore(storePath, { skipCache: true });
+    expect(Object.keys(store).sort()).toEqual([
+      "agent:ops:legacy:telegram-5550123",
+      "agent:ops:legacy:telegram-5550999",
+    ]);
+    await expect(stat(join(stateDir, "agents"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("removes the temp files a crashed run left beside its transcripts", async () => {
+    const { workspace, stateDir } = await setup();
+    const sessionsDir = join(stateDir, "agents", "main", "sessions");
+    await mkdir(sessionsDir, { recursive: true });
+    const orphan = join(sessionsDir, `telegram-5550123.jsonl.${DEAD_PID}.0a1b2c3d4e5f.tmp`);
+    const unrelated = join(sessionsDir, `other.jsonl.${DEAD_PID}.0a1b2c3d4e5f.tmp`);
+    await writeFile(orphan, '{"type":"sess');
+    await writeFile(unrelated, "{");
+    const report = await migrateLegacyWorkspace(workspace, { stateDir });
+    expect(report).toMatchObject({ migrated: 3, errors: 0 });
+    const names = await readdir(sessionsDir);
+    expect(names).not.toContain(`telegram-5550123.jsonl.${DEAD_PID}.0a1b2c3d4e5f.tmp`);
+    // Only the temp files of its own targets are its business.
+    expect(names).toContain(`other.jsonl.${DEAD_PID}.0a1b2c3d4e5f.tmp`);
+    const item = report.items.find((candidate) => candidate.file === "telegram-5550123.json");
+    expect(item?.reason).toContain("temp file");
+  });
+
+  it("claims nothing written when the store lock is held, and leaves no orphan transcript", async () => {
+    const { workspace, stateDir } = await setup();
+    const sessionsDir = join(stateDir, "agents", "main", "sessions");
+    await mkdir(sessionsDir, { recursive: true });
+    // openclaw's plain lock file, held by a live process (this one).
+    await writeFile(
+      join(sessionsDir, "sessions.json.lock"),
+      JSON.stringify({ pid: process.pid, createdAt: new Date().toISOString() }),
+    );
+    const report = await migrateLegacyWorkspace(workspace, {
+      stateDir,
+      lock: { timeoutMs: 300 },
+    });
+    expect(report).toMatchObject({ migrated: 0, errors: 3, stores: [], transcripts: [] });
+    for (const item of report.items) expect(item.reason).toContain("cannot update");
+    expect((await readdir(sessionsDir)).sort()).toEqual(["sessions.json.lock"]);
+  });
+
+  it("skips a migrated session that was reset since, and still refuses an unrelated one", async () => {
+    const { workspace, stateDir } = await setup();
+    await migrateLegacyWorkspace(workspace, { stateDir });
+    const sessionsDir = join(stateDir, "agents", "main", "sessions");
+    const storePath = join(sessionsDir, "sessions.json");
+    // What `sessions reset` leaves: a new session id under the key, the transcript archived.
+    const store = JSON.parse(await readFile(storePath, "utf8"));
+    store["agent:main:legacy:telegram-5550123"].sessionId = "fresh-after-reset";
+    store["agent:main:legacy:telegram-5550999"].sessionId = "someone-else";
+    await writeFile(storePath, JSON.stringify(store, null, 2));
+    await rename(
+      join(sessionsDir, "telegram-5550123.jsonl"),
+      join(sessionsDir, "telegram-5550123.jsonl.reset.2026-03-01T10-00-00.000Z"),
+    );
+    await rename(
+      join(sessionsDir, "telegram-5550999.jsonl"),
+      join(sessionsDir, "moved-away.jsonl"),
+    );
+    const rerun = await migrateLegacyWorkspace(workspace, { stateDir });
+    const byFile = Object.fromEntries(rerun.items.map((item) => [item.file, item]));
+    expect(byFile["telegram-5550123.json"]).toMatchObject({ status: "skipped" });
+    expect(byFile["telegram-5550123.json"]?.reason).toContain("already present");
+    expect(byFile["telegram-5550999.json"]).toMatchObject({ status: "conflict" });
+    expect(rerun).toMatchObject({ migrated: 0, skipped: 2, conflicts: 1, errors: 0 });
+    expect(await readdir(sessionsDir)).not.toContain("telegram-5550123.jsonl");
+  });
+
+  it("turns a session that fails the read-back check into an error", async () => {
+    const { workspace, stateDir } = await setup();
+    const sessionsDir = join(stateDir, "agents", "main", "sessions");
+    const report = await migrateLegacyWorkspace(workspace, {
+      stateDir,
+      onProgress: (progress) => {
+        // Between the write and the check, a line that is not JSON lands in one transcript.
+        if (progress.phase === "check" && progress.file === "telegram-5550123.json") {
+          appendFileSync(join(sessionsDir, "telegram-5550123.jsonl"), "not json\n");
+        }
+      },
+    });
+    const item = report.items.find((candidate) => candidate.file === "telegram-5550123.json");
+    expect(item).toMatchObject({ status: "error" });
+    expect(item?.reason).toContain("self-check failed");
+    expect(report).toMatchObject({ migrated: 2, errors: 1 });
+  });
+
   it("refuses a workspace without a .sessions folder", async () => {
     const workspace = await testdir();
     await expect(migrateLegacyWorkspace(workspace, { stateDir: workspace })).rejects.toMatchObject({
       code: "INVALID_PARAMS",
+      details: { reason: "not-a-legacy-workspace" },
+    });
+    await expect(
+      migrateLegacyWorkspace(join(workspace, "missing"), { stateDir: workspace }),
+    ).rejects.toMatchObject({
+      code: "INVALID_PARAMS",
+      message: expect.stringContaining("does not exist"),
     });
   });
 });

@@ -1,6 +1,6 @@
 import { constants } from "node:fs";
 import { copyFile, mkdir, readdir, readFile, stat, unlink, utimes } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import {
   checkSessionEntry,
   normalizeAgentId,
@@ -9,16 +9,23 @@ import {
   SessionsError,
   TranscriptHeaderSchema,
 } from "@clawkeep/schema";
-import { findStoreEntry, parseSessionLabel } from "@clawkeep/session-utils";
+import {
+  findStoreEntry,
+  parseSessionLabel,
+  resolveDefaultAgentId,
+  type SessionsConfig,
+} from "@clawkeep/session-utils";
 import {
   fsyncDirectory,
   loadSessionStore,
+  removeOrphanedTempFiles,
   resolveStateDir,
   resolveStorePath,
   updateSessionStore,
 } from "@clawkeep/store";
 import {
   formatArchiveTimestamp,
+  listTranscriptArchives,
   readTranscriptMessages,
   resolveSessionTranscriptPathInDir,
 } from "@clawkeep/transcripts";
@@ -37,14 +44,29 @@ import {
 export const LEGACY_SESSIONS_DIR_NAME = ".sessions";
 /** The legacy file naming a key for some sessions. */
 export const LEGACY_SESSION_MAP_FILE = "session_map.json";
+/**
+ * `details.reason` of the `INVALID_PARAMS` error thrown when the folder given is not a legacy
+ * workspace (it does not exist, or has no `.sessions` folder), so a caller can tell it from an
+ * unreadable `session_map.json`.
+ */
+export const NOT_A_LEGACY_WORKSPACE = "not-a-legacy-workspace";
+
+/**
+ * Folders inside `.sessions/` that hold copies, not sessions: the backups this migration takes
+ * (`backup-<time>`, `backup-<time>-<n>`) and the old migration tool's `backup_old_format`.
+ */
+const BACKUP_DIR = /^(?:backup-\d{4}-\d{2}-\d{2}T[\d.-]+Z(?:-\d+)?|backup_old_format)$/;
 
 /** What happened (or, in a dry run, would happen) to one legacy file. */
 export type MigrationItemStatus = "migrated" | "skipped" | "conflict" | "error";
 
 export interface MigrationItem {
-  /** The legacy file name inside `.sessions/`. */
+  /**
+   * The legacy file's path inside `.sessions/`, with `/` between folders: the legacy layer used
+   * the id raw as the file name, so the id `a/b` lives at `.sessions/a/b.json`.
+   */
   file: string;
-  /** The legacy session id (the file stem). */
+  /** The legacy session id (the file's path without `.json`: `a/b`). */
   legacyId: string;
   status: MigrationItemStatus;
   /** Why it was skipped, conflicted or failed, or a note on a migrated session. */
@@ -87,10 +109,18 @@ export interface MigrationReport {
   conflicts: number;
   errors: number;
   mappings: MigrationMapping[];
-  /** Where the legacy files were copied before anything was written. */
+  /**
+   * Where the legacy files were copied before anything was written; in a dry run, where they
+   * would be copied.
+   */
   backupDir?: string;
-  /** The stores written (or, in a dry run, that would be written). */
+  /**
+   * The stores that received entries (in a dry run, that would receive them). A store whose
+   * update failed is not listed.
+   */
   stores: string[];
+  /** The transcripts created by this run (in a dry run, that would be created). */
+  transcripts: string[];
   /** Notes that concern no single file (unusable `session_map.json` entries). */
   warnings: string[];
   items: MigrationItem[];
@@ -100,15 +130,21 @@ export interface MigrateLegacyWorkspaceOptions {
   /**
    * Agent whose store receives every session that `session_map.json` does not route to
    * another agent.
-   * @default "main"
+   * @default the config's default agent, else "main"
    */
   agentId?: string;
   /** State dir holding `agents/<id>/sessions`. @default resolved from the environment */
   stateDir?: string;
   /**
-   * Store to write instead of `<stateDir>/agents/<agentId>/sessions/sessions.json`: a path
-   * (one store for every agent), or a template containing `{agentId}`. Transcripts go beside it.
-   * @default the agent's default store
+   * The sessions config: its `session.store` says where each agent's store is (the store the
+   * gateway reads), and its default agent receives the unmapped sessions.
+   * @default every default (stores under `<stateDir>/agents/<id>/sessions`)
+   */
+  config?: SessionsConfig;
+  /**
+   * Store to write instead of the configured one: a path (one store for every agent), or a
+   * template containing `{agentId}`. Transcripts go beside it.
+   * @default `config.session.store`, else `<stateDir>/agents/<agentId>/sessions/sessions.json`
    */
   storePath?: string;
   /** Report what would happen and write nothing at all. @default false */
@@ -162,25 +198,45 @@ async function resolveLegacySessionsDir(workspaceDir: string): Promise<string> {
       if (errnoOf(error) !== "ENOENT" && errnoOf(error) !== "ENOTDIR") throw error;
     }
   }
-  throw new SessionsError(
-    "INVALID_PARAMS",
-    `no legacy sessions folder at ${nested}: pass the workspace folder that contains ${LEGACY_SESSIONS_DIR_NAME}/`,
-    { details: { path: nested } },
-  );
+  let workspaceExists = false;
+  try {
+    workspaceExists = (await stat(workspaceDir)).isDirectory();
+  } catch (error) {
+    if (errnoOf(error) !== "ENOENT" && errnoOf(error) !== "ENOTDIR") throw error;
+  }
+  const message = workspaceExists
+    ? `no legacy sessions folder at ${nested}: pass the workspace folder that contains ${LEGACY_SESSIONS_DIR_NAME}/`
+    : `workspace folder ${workspaceDir} does not exist: pass the workspace folder that contains ${LEGACY_SESSIONS_DIR_NAME}/`;
+  throw new SessionsError("INVALID_PARAMS", message, {
+    details: { path: workspaceExists ? nested : workspaceDir, reason: NOT_A_LEGACY_WORKSPACE },
+  });
 }
 
+/**
+ * Every legacy session file under `.sessions/`, as paths relative to it with `/` separators,
+ * sorted. The legacy layer used the id raw as the file name, so an id with `/` made subfolders:
+ * they are searched too, except the backup folders (see {@link BACKUP_DIR}). `session_map.json`
+ * and a `sessions.json` at the top are not sessions.
+ */
 async function listLegacyFiles(sessionsDir: string): Promise<string[]> {
-  const entries = await readdir(sessionsDir, { withFileTypes: true });
-  return entries
-    .filter(
-      (entry) =>
-        entry.isFile() &&
-        entry.name.endsWith(".json") &&
-        entry.name !== LEGACY_SESSION_MAP_FILE &&
-        entry.name !== "sessions.json",
-    )
-    .map((entry) => entry.name)
-    .sort((left, right) => (left < right ? -1 : left > right ? 1 : 0));
+  const files: string[] = [];
+  async function walk(dir: string): Promise<void> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      const atTop = dir === sessionsDir;
+      if (entry.isDirectory()) {
+        if (!(atTop && BACKUP_DIR.test(entry.name))) await walk(path);
+        continue;
+      }
+      if (!entry.isFile() || !entry.name.endsWith(".json")) continue;
+      if (atTop && (entry.name === LEGACY_SESSION_MAP_FILE || entry.name === "sessions.json"))
+        continue;
+      files.push(relative(sessionsDir, path).split(sep).join("/"));
+    }
+  }
+  await walk(sessionsDir);
+  return files.sort((left, right) => (left < right ? -1 : left > right ? 1 : 0));
 }
 
 /**
@@ -393,6 +449,21 @@ function entryTranscriptPath(entry: SessionEntry, fallback: string): string {
 }
 
 /**
+ * A session migrated by an earlier run and then reset (`sessions reset`) holds a new session id
+ * under the same key, and its migrated transcript was archived as `<sessionId>.jsonl.reset.<time>`
+ * beside it. Only the exact key counts, so an unrelated session under a case twin stays a
+ * conflict. Returns the newest such archive.
+ */
+async function findResetArchive(
+  foundKey: string,
+  planned: PlannedItem,
+): Promise<string | undefined> {
+  if (foundKey !== planned.target.key) return undefined;
+  const archives = await listTranscriptArchives(planned.transcriptPath);
+  return archives.find((archive) => archive.reason === "reset")?.path;
+}
+
+/**
  * Decides each item's action against the store as it is now: already migrated, a conflict with
  * an existing entry or transcript, a transcript to write, or one to reuse from an interrupted
  * run. Also settles labels: kept only when no other entry (stored or planned) has them.
@@ -414,6 +485,15 @@ async function decideAgainstStore(
     const found = findStoreEntry(store, planned.target.key);
     if (found !== undefined) {
       if (found.entry.sessionId !== planned.sessionId) {
+        const reset = await findResetArchive(found.key, planned);
+        if (reset !== undefined) {
+          fail(
+            item,
+            "skipped",
+            `already present: migrated earlier and reset since (the migrated transcript is ${reset})`,
+          );
+          continue;
+        }
         fail(
           item,
           "conflict",
@@ -490,13 +570,19 @@ async function takeBackup(
       dir = `${base}-${attempt}`;
     }
   }
+  const subdirs = new Set<string>();
   for (const file of files) {
     const source = join(sessionsDir, file);
     const target = join(dir, file);
+    if (file.includes("/")) {
+      await mkdir(dirname(target), { recursive: true });
+      subdirs.add(dirname(target));
+    }
     await copyFile(source, target, constants.COPYFILE_EXCL);
     const stats = await stat(source);
     await utimes(target, stats.atime, stats.mtime);
   }
+  for (const subdir of subdirs) await fsyncDirectory(subdir);
   await fsyncDirectory(dir);
   await fsyncDirectory(sessionsDir);
   return dir;
@@ -570,9 +656,12 @@ export async function migrateLegacyWorkspace(
   options: MigrateLegacyWorkspaceOptions = {},
 ): Promise<MigrationReport> {
   const settings = {
-    agentId: normalizeAgentId(options.agentId),
+    agentId: normalizeAgentId(
+      options.agentId ??
+        (options.config === undefined ? undefined : resolveDefaultAgentId(options.config)),
+    ),
     stateDir: resolve(options.stateDir ?? resolveStateDir()),
-    storePath: options.storePath,
+    storePath: options.storePath ?? options.config?.session.store,
     dryRun: options.dryRun ?? false,
     backup: options.backup ?? true,
     onProgress: options.onProgress ?? (() => {}),
@@ -591,6 +680,7 @@ export async function migrateLegacyWorkspace(
     errors: 0,
     mappings: [],
     stores: [],
+    transcripts: [],
     warnings: [],
     items: [],
   };
@@ -681,8 +771,13 @@ export async function migrateLegacyWorkspace(
       });
     }
   }
-  report.stores = [...new Set(toWrite.map((item) => item.storePath))];
   if (settings.dryRun || toWrite.length === 0) {
+    report.stores = storesReceivingEntries(toWrite);
+    report.transcripts = toWrite
+      .filter((item) => item.action === "write" || item.action === "transcript-only")
+      .map((item) => item.transcriptPath);
+    if (settings.dryRun && settings.backup && toWrite.length > 0)
+      report.backupDir = join(sessionsDir, `backup-${formatArchiveTimestamp(settings.now())}`);
     countStatuses(report);
     return report;
   }
@@ -713,6 +808,19 @@ export async function migrateLegacyWorkspace(
         file: item.item.file,
       });
       written += 1;
+      try {
+        // A crashed earlier run may have left `<transcript>.<pid>.<random>.tmp` behind.
+        const removed = await removeOrphanedTempFiles(item.transcriptPath);
+        if (removed.length > 0)
+          addNote(item.item, `removed ${removed.length} temp file(s) left by an interrupted run`);
+      } catch (error) {
+        fail(
+          item.item,
+          "error",
+          `cannot clean up beside ${item.transcriptPath}: ${describeError(error)}`,
+        );
+        continue;
+      }
       if (item.action === "resume") {
         ready.push(item);
         continue;
@@ -784,7 +892,12 @@ export async function migrateLegacyWorkspace(
         fail(item.item, "error", `cannot update ${storePath}: ${describeError(error)}`);
       return undefined;
     });
-    if (outcomes === undefined) continue;
+    if (outcomes === undefined) {
+      // The entries were not added: a transcript created for them now would be an orphan. The
+      // next run writes it again.
+      for (const item of ready) if (createdNow.has(item)) await unlink(item.transcriptPath);
+      continue;
+    }
     for (const [item, outcome] of outcomes) {
       if (outcome.status === "migrated") continue;
       fail(item.item, outcome.status === "skipped" ? "skipped" : "conflict", outcome.reason ?? "");
@@ -815,6 +928,20 @@ export async function migrateLegacyWorkspace(
     if (problems.length > 0) fail(item.item, "error", `self-check failed: ${problems.join("; ")}`);
   }
   settings.onProgress({ phase: "check", done: migratedItems.length, total: migratedItems.length });
+  const migratedNow = toWrite.filter((item) => item.item.status === "migrated");
+  report.stores = storesReceivingEntries(migratedNow);
+  report.transcripts = migratedNow
+    .filter((item) => createdNow.has(item))
+    .map((item) => item.transcriptPath);
   countStatuses(report);
   return report;
+}
+
+/** The stores that get (or got) entries from `items`; rewriting a lost transcript writes no store. */
+function storesReceivingEntries(items: readonly PlannedItem[]): string[] {
+  return [
+    ...new Set(
+      items.filter((item) => item.action !== "transcript-only").map((item) => item.storePath),
+    ),
+  ];
 }
