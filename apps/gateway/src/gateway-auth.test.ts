@@ -112,9 +112,18 @@ describe("shared token (gateway-wire §2)", () => {
     await expectRefused(result, { code: "NOT_PAIRED", message: "device identity required" });
   });
 
-  it("refuses a wrong token without a device the same way", async () => {
+  it("refuses a wrong token without a device: token mismatch, close 1008", async () => {
     const { url } = await gateway();
     const result = await connectWith(url, () => connectParams({ auth: { token: "wrong" } }));
+    await expectRefused(result, {
+      code: "INVALID_REQUEST",
+      message: `unauthorized: gateway token mismatch ${TOKEN_HINT}`,
+    });
+  });
+
+  it("treats an empty token without a device as no token: device identity required", async () => {
+    const { url } = await gateway();
+    const result = await connectWith(url, () => connectParams({ auth: { token: "" } }));
     await expectRefused(result, { code: "NOT_PAIRED", message: "device identity required" });
   });
 

@@ -209,6 +209,7 @@ describe("handshake (gateway-wire §2, §6; reference §8.11)", () => {
             "test.slow",
             "test.crash",
             "test.unserializable",
+            "health",
           ],
           events: ["connect.challenge", "tick", "shutdown", "test.echoed"],
         },
@@ -278,7 +279,10 @@ describe("handshake (gateway-wire §2, §6; reference §8.11)", () => {
     const raw = await openRaw(url);
     await raw.next();
     raw.send({ type: "req", id: "c", method: "connect", params: connectParams() });
-    expect(await raw.next()).toMatchObject({ ok: false, error: { code: "NOT_PAIRED" } });
+    expect(await raw.next()).toMatchObject({
+      ok: false,
+      error: { code: "INVALID_REQUEST", message: expect.stringContaining("token mismatch") },
+    });
     const { hello } = await rawHandshake(url, connectParams({ auth: { token: "another-token" } }));
     expect(hello.ok).toBe(true);
     expect(TEST_TOKEN).not.toBe("another-token");

@@ -29,6 +29,7 @@ import {
   validateParams,
 } from "@clawkeep/schema";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
+import { z } from "zod";
 import { verifyDeviceProof } from "./device-proof.ts";
 import { createDeviceStore, type DeviceStore, type DeviceTokenRecord } from "./device-store.ts";
 import { formatGatewayUrl, isLoopbackRequest } from "./network.ts";
@@ -50,6 +51,43 @@ const GATEWAY_EVENTS = ["connect.challenge", "tick", "shutdown"] as const;
 
 const TOKEN_HINT = "set gateway.remote.token to match gateway.auth.token";
 
+/** The path answered over plain HTTP, without auth, for liveness checks. */
+export const HEALTHZ_PATH = "/healthz";
+
+/** Longest client-chosen text (a request id, a method name) written to a log line. */
+const MAX_LOGGED_TEXT = 200;
+
+/** One agent store in a `health` report. */
+export interface GatewayStoreHealth {
+  agentId: string;
+  storePath: string;
+  /** Sessions in the store; `null` when it cannot be read. */
+  sessions: number | null;
+  /** Why the store cannot be read (`STORE_CORRUPT`, …). */
+  error?: string;
+}
+
+/** The payload of the `health` method. */
+export interface GatewayHealth {
+  ok: true;
+  ts: number;
+  uptimeMs: number;
+  version: string;
+  stateDir: string;
+  agents: GatewayStoreHealth[];
+}
+
+/**
+ * What `GET /healthz` answers, to anyone who can reach the port: whether the gateway is up, and
+ * nothing about its sessions, files or clients.
+ */
+export interface GatewayLiveness {
+  ok: true;
+  ts: number;
+  uptimeMs: number;
+  version: string;
+}
+
 export interface GatewayServerOptions {
   /** The methods to serve. */
   registry: MethodRegistry;
@@ -68,7 +106,17 @@ export interface GatewayServerOptions {
   configPath?: string;
   /** Reported in `hello-ok.snapshot.sessionDefaults`. @default DEFAULT_SESSION_DEFAULTS */
   sessionDefaults?: SessionDefaults;
-  /** @default silentLogger */
+  /**
+   * The agent stores and their session counts reported by the `health` method (the session
+   * methods' `describeStores`). Called for each `health` request.
+   * @default none are reported
+   */
+  describeStores?: () => Promise<readonly GatewayStoreHealth[]>;
+  /**
+   * Receives one line per request (`request` with `connId`, `id`, `method`, `durationMs`, `ok`
+   * and the error `code`; never params or tokens) and the gateway's other events.
+   * @default silentLogger
+   */
   logger?: Logger;
   /** A socket that has not completed `connect` by then is closed. @default 10000 */
   handshakeTimeoutMs?: number;
@@ -127,6 +175,8 @@ export interface CloseGatewayOptions {
 }
 
 export interface GatewayServer {
+  /** What the `health` method answers now. */
+  health(): Promise<GatewayHealth>;
   /** Starts listening; resolves with the bound address (the real port when 0 was asked). */
   listen(): Promise<GatewayAddress>;
   /** The bound address, once listening. */
@@ -163,10 +213,21 @@ interface Connection {
   /** Frames that arrived while `connect` was being verified, served after `hello-ok`. */
   queued: Array<{ data: RawData; isBinary: boolean }>;
   handshakeTimer: NodeJS.Timeout | undefined;
+  /** `performance.now()` when the first frame arrived, for the log line of `connect`. */
+  connectStartedAt: number;
 }
 
 interface ParsedFrame {
   value: unknown;
+}
+
+/** A request as its log line names it. */
+interface ServedRequest {
+  id: string;
+  /** Absent for a frame too broken to name one. */
+  method?: string | undefined;
+  /** `performance.now()` when its frame arrived. */
+  startedAtMs: number;
 }
 
 const MAX_CLOSE_REASON_BYTES = 123;
@@ -199,6 +260,18 @@ function frameId(value: unknown): string {
     if (typeof id === "string" && id !== "") return id;
   }
   return "invalid";
+}
+
+/** A client-chosen text for a log line, cut so that a huge id cannot flood the log. */
+function loggedText(text: string): string {
+  return text.length <= MAX_LOGGED_TEXT ? text : `${text.slice(0, MAX_LOGGED_TEXT)}…`;
+}
+
+function isHealthzRequest(request: IncomingMessage): boolean {
+  if (request.method !== "GET" && request.method !== "HEAD") return false;
+  const url = request.url ?? "";
+  const end = url.indexOf("?");
+  return (end === -1 ? url : url.slice(0, end)) === HEALTHZ_PATH;
 }
 
 /**
@@ -235,7 +308,48 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   let tickTimer: NodeJS.Timeout | undefined;
   let address: GatewayAddress | undefined;
 
-  const httpServer = createServer((_request, response) => {
+  const uptimeMs = () => Math.max(0, settings.now() - startedAt);
+
+  async function health(): Promise<GatewayHealth> {
+    const agents = (await options.describeStores?.()) ?? [];
+    return {
+      ok: true,
+      ts: settings.now(),
+      uptimeMs: uptimeMs(),
+      version: GATEWAY_VERSION,
+      stateDir,
+      agents: agents.map((agent) => ({ ...agent })),
+    };
+  }
+
+  // The gateway's own method, unless the embedder registered one of its name.
+  if (!registry.has("health")) {
+    registry.register({
+      name: "health",
+      scope: "read",
+      // Options a client may send (openclaw's `probe`) are ignored: there is nothing to probe.
+      paramsSchema: z.object({}),
+      handler: () => health(),
+    });
+  }
+
+  const httpServer = createServer((request, response) => {
+    if (isHealthzRequest(request)) {
+      const liveness: GatewayLiveness = {
+        ok: true,
+        ts: settings.now(),
+        uptimeMs: uptimeMs(),
+        version: GATEWAY_VERSION,
+      };
+      const body = `${JSON.stringify(liveness)}\n`;
+      response.writeHead(200, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(body),
+        "cache-control": "no-store",
+      });
+      response.end(request.method === "HEAD" ? undefined : body);
+      return;
+    }
     response.writeHead(426, { "content-type": "text/plain", connection: "close" });
     response.end("this is a WebSocket endpoint (gateway protocol v3)\n");
   });
@@ -296,19 +410,51 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     send(connection, { type: "res", id, ok: false, error });
   }
 
+  /**
+   * The one log line of a request: who, which, how long, and the outcome. The params, the
+   * payload and the `auth` block are never logged.
+   */
+  function logRequest(
+    connection: Connection,
+    request: ServedRequest,
+    error: RpcError | undefined,
+  ): void {
+    const fields: Record<string, unknown> = {
+      connId: connection.connId,
+      id: loggedText(request.id),
+      method: request.method === undefined ? undefined : loggedText(request.method),
+      durationMs: Math.round((performance.now() - request.startedAtMs) * 1000) / 1000,
+      ok: error === undefined,
+    };
+    if (error === undefined) {
+      logger.info("request", fields);
+    } else {
+      fields.code = error.code;
+      logger.warn("request", fields);
+    }
+  }
+
   /** Answers a failed handshake and closes the socket with the same text as the reason. */
   function refuseHandshake(
     connection: Connection,
     id: string,
     error: RpcError,
-    closeCode = 1008,
+    refusal: { closeCode?: number; method?: string } = {},
   ): void {
     sendError(connection, id, error);
-    closeConnection(connection, closeCode, error.message);
+    const method = refusal.method ?? "connect";
+    logRequest(connection, { id, method, startedAtMs: connection.connectStartedAt }, error);
+    closeConnection(connection, refusal.closeCode ?? 1008, error.message);
   }
 
-  function sendResult(connection: Connection, id: string, method: string, result: DispatchResult) {
+  function sendResult(
+    connection: Connection,
+    request: ServedRequest & { method: string },
+    result: DispatchResult,
+  ) {
+    const { id, method } = request;
     let text: string;
+    let failure = result.ok ? undefined : result.error;
     try {
       text = JSON.stringify(
         result.ok
@@ -317,14 +463,11 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       );
     } catch (error) {
       // A payload JSON cannot encode (a cycle, a BigInt) is a handler bug, not the caller's.
-      text = JSON.stringify({
-        type: "res",
-        id,
-        ok: false,
-        error: toRpcError(error, { logger, method }),
-      });
+      failure = toRpcError(error, { logger, method });
+      text = JSON.stringify({ type: "res", id, ok: false, error: failure });
     }
     sendText(connection, text);
+    logRequest(connection, request, failure);
   }
 
   function broadcast(event: string, payload?: unknown): void {
@@ -366,6 +509,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       subscriptions: new Set(),
       queued: [],
       handshakeTimer: undefined,
+      connectStartedAt: 0,
     };
     connections.add(connection);
     connection.handshakeTimer = setTimeout(() => {
@@ -399,11 +543,14 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     switch (connection.phase) {
       case "handshake":
         connection.phase = "authenticating";
+        connection.connectStartedAt = performance.now();
         track(
           handleConnect(connection, data, isBinary).catch((error: unknown) => {
             if (connection.phase !== "authenticating") return;
             const rpcError = toRpcError(error, { logger, method: "connect" });
-            refuseHandshake(connection, frameId(parseJson(data)?.value), rpcError, 1011);
+            refuseHandshake(connection, frameId(parseJson(data)?.value), rpcError, {
+              closeCode: 1011,
+            });
           }),
         );
         return;
@@ -445,10 +592,15 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     }
     const { id, method, params } = frame.data;
     if (method !== "connect") {
-      refuseHandshake(connection, id, {
-        code: ERROR_CODES.INVALID_REQUEST,
-        message: "invalid handshake: first request must be connect",
-      });
+      refuseHandshake(
+        connection,
+        id,
+        {
+          code: ERROR_CODES.INVALID_REQUEST,
+          message: "invalid handshake: first request must be connect",
+        },
+        { method },
+      );
       return;
     }
 
@@ -471,7 +623,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
           message: "protocol mismatch",
           details: { expectedProtocol: PROTOCOL_VERSION },
         },
-        1002,
+        { closeCode: 1002 },
       );
       return;
     }
@@ -515,7 +667,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         presence: [],
         health: {},
         stateVersion: { presence: 0, health: 0 },
-        uptimeMs: Math.max(0, settings.now() - startedAt),
+        uptimeMs: uptimeMs(),
         ...(options.configPath === undefined ? {} : { configPath: options.configPath }),
         stateDir,
         sessionDefaults: settings.sessionDefaults,
@@ -540,6 +692,11 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     connection.phase = "open";
     clearTimeout(connection.handshakeTimer);
     send(connection, { type: "res", id, ok: true, payload: hello });
+    logRequest(
+      connection,
+      { id, method: "connect", startedAtMs: connection.connectStartedAt },
+      undefined,
+    );
     logger.debug("client connected", {
       connId: connection.connId,
       client: client.client.id,
@@ -568,10 +725,18 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     const device = connect.device;
     if (device === undefined) {
       if (sharedOk) return { grant: undefined };
-      refuseHandshake(connection, id, {
-        code: ERROR_CODES.NOT_PAIRED,
-        message: "device identity required",
-      });
+      // As captured: a token that does not match is named as such; with no token at all the
+      // client is told it needs a device identity.
+      refuseHandshake(
+        connection,
+        id,
+        authToken === undefined || authToken === ""
+          ? { code: ERROR_CODES.NOT_PAIRED, message: "device identity required" }
+          : {
+              code: ERROR_CODES.INVALID_REQUEST,
+              message: `unauthorized: gateway token mismatch (${TOKEN_HINT})`,
+            },
+      );
       return undefined;
     }
 
@@ -644,8 +809,13 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
 
   function onRequestFrame(connection: Connection, data: RawData, isBinary: boolean): void {
     if (connection.phase !== "open" || connection.client === undefined) return;
+    const startedAtMs = performance.now();
+    const refuse = (id: string, method: string | undefined, error: RpcError) => {
+      sendError(connection, id, error);
+      logRequest(connection, { id, method, startedAtMs }, error);
+    };
     const invalid = (id: string, details: string) =>
-      sendError(connection, id, {
+      refuse(id, undefined, {
         code: ERROR_CODES.INVALID_REQUEST,
         message: `invalid request frame: ${details}`,
       });
@@ -668,14 +838,14 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     }
     const request = frame.data;
     if (request.method === "connect") {
-      sendError(connection, request.id, {
+      refuse(request.id, request.method, {
         code: ERROR_CODES.INVALID_REQUEST,
         message: "connect is only valid as the first request",
       });
       return;
     }
     if (closing) {
-      sendError(connection, request.id, {
+      refuse(request.id, request.method, {
         code: ERROR_CODES.UNAVAILABLE,
         message: "gateway stopping",
         retryable: true,
@@ -683,7 +853,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       return;
     }
     if (connection.inFlight >= settings.maxInFlight) {
-      sendError(connection, request.id, {
+      refuse(request.id, request.method, {
         code: ERROR_CODES.UNAVAILABLE,
         message: `too many requests in flight (limit ${settings.maxInFlight})`,
         retryable: true,
@@ -698,7 +868,9 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
           { id: request.id, method: request.method, params: request.params },
           { client, logger, emit: broadcast, subscriptions: connection.subscriptions },
         )
-        .then((result) => sendResult(connection, request.id, request.method, result))
+        .then((result) =>
+          sendResult(connection, { id: request.id, method: request.method, startedAtMs }, result),
+        )
         .finally(() => {
           connection.inFlight -= 1;
         }),
@@ -758,6 +930,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     get address() {
       return address;
     },
+
+    health,
 
     async listen() {
       if (address !== undefined) return address;

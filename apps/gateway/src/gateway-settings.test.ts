@@ -90,6 +90,44 @@ describe("resolveGatewaySettings", () => {
     expect(openclawOnly.port).toBe(3000);
   });
 
+  it("reads the config file from --config over CLAWKEEP_CONFIG_PATH over OPENCLAW_CONFIG_PATH", async () => {
+    const config = (name: string) => ({
+      gateway: { auth: { token: `${name}-token` } },
+      session: { mainKey: name },
+    });
+    const stateDir = await testdir({
+      "openclaw.json": config("default"),
+      "flag.json": config("flag"),
+      "clawkeep-env.json": config("clawkeep"),
+      "openclaw-env.json": config("openclaw"),
+    });
+    const env = {
+      CLAWKEEP_CONFIG_PATH: join(stateDir, "clawkeep-env.json"),
+      OPENCLAW_CONFIG_PATH: join(stateDir, "openclaw-env.json"),
+    };
+    const cases = [
+      [{ stateDir, config: join(stateDir, "flag.json") }, env, "flag", "flag.json"],
+      [{ stateDir }, env, "clawkeep", "clawkeep-env.json"],
+      [
+        { stateDir },
+        { OPENCLAW_CONFIG_PATH: env.OPENCLAW_CONFIG_PATH },
+        "openclaw",
+        "openclaw-env.json",
+      ],
+      [{ stateDir }, {}, "default", "openclaw.json"],
+    ] as const;
+    for (const [flags, environment, name, file] of cases) {
+      const settings = await resolveGatewaySettings(flags, environment);
+      expect(settings, name).toMatchObject({
+        configPath: join(stateDir, file),
+        configFound: true,
+        token: `${name}-token`,
+        tokenSource: "gateway.auth.token",
+        sessionDefaults: { mainKey: name, mainSessionKey: `agent:main:${name}` },
+      });
+    }
+  });
+
   it("refuses a non-loopback address without a configured token", async () => {
     const stateDir = await testdir();
     await expect(resolveGatewaySettings({ stateDir, bind: "0.0.0.0" }, {})).rejects.toMatchObject({

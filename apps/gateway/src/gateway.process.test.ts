@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connectGateway } from "@clawkeep/gateway-client";
 import { testdir } from "@clawkeep/test-utils";
@@ -73,9 +74,10 @@ describe("clawkeep-gateway process", () => {
     expect(token).toBe(`token file ${tokenPath} (created)`);
     expect((await stat(tokenPath)).mode & 0o777).toBe(0o600);
 
+    const tokenValue = (await readFile(tokenPath, "utf8")).trim();
     const client = await connectGateway({
       url: String(url),
-      token: (await readFile(tokenPath, "utf8")).trim(),
+      token: tokenValue,
       client: { id: "cli", mode: "cli" },
     });
     expect(client.hello.snapshot.stateDir).toBe(stateDir);
@@ -89,12 +91,28 @@ describe("clawkeep-gateway process", () => {
       "sessions.resolve",
       "sessions.subscribe",
       "sessions.unsubscribe",
+      "health",
     ]);
+    await expect(client.call("health")).resolves.toMatchObject({
+      ok: true,
+      stateDir,
+      agents: [{ agentId: "main", sessions: 0 }],
+    });
     const closed = client.closed;
     running.child.kill("SIGTERM");
     await expect(running.exited).resolves.toBe(0);
     await expect(closed).resolves.toEqual({ code: 1012, reason: "service restart" });
-    expect(running.stderr()).toContain("clawkeep-gateway: stopped");
+
+    // The startup line first, in words; every later line one JSON object.
+    const [first, ...later] = running.stderr().trimEnd().split("\n");
+    expect(first).toMatch(STARTUP_LINE);
+    const records = later.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records.filter((record) => record.msg === "request")).toEqual([
+      expect.objectContaining({ level: "info", method: "connect", ok: true }),
+      expect.objectContaining({ level: "info", method: "health", ok: true }),
+    ]);
+    expect(records.at(-1)).toMatchObject({ level: "info", msg: "stopped" });
+    expect(running.stderr()).not.toContain(tokenValue);
   });
 
   it("answers a request in flight at SIGTERM, then sends shutdown and closes 1012", async () => {
@@ -131,6 +149,53 @@ describe("clawkeep-gateway process", () => {
       'shutdown {"reason":"gateway stopping","restartExpectedMs":null}',
       "close 1012 service restart",
     ]);
+  });
+
+  it("reads its config from --config over CLAWKEEP_CONFIG_PATH over the state dir's file", async () => {
+    const home = await testdir();
+    const config = (name: string) => ({
+      gateway: { auth: { token: `${name}-token` } },
+      session: { mainKey: name },
+    });
+    const stateDir = await testdir({
+      "openclaw.json": config("default"),
+      "flag.json": config("flag"),
+      "env.json": config("env"),
+    });
+    const envPath = join(stateDir, "env.json");
+    const cases = [
+      { name: "flag", args: ["--config", join(stateDir, "flag.json")], env: envPath },
+      { name: "env", args: [], env: envPath },
+      { name: "default", args: [], env: undefined },
+    ];
+    for (const { name, args, env } of cases) {
+      const running = run(
+        MAIN,
+        ["--port", "0", "--state-dir", stateDir, ...args],
+        cleanEnv(home, env === undefined ? {} : { CLAWKEEP_CONFIG_PATH: env }),
+      );
+      const [, url, , , token] = await startupLine(running);
+      expect(token, name).toBe("token from gateway.auth.token");
+      // Only the chosen file's token is accepted.
+      const client = await connectGateway({
+        url: String(url),
+        token: `${name}-token`,
+        client: { id: "cli", mode: "cli" },
+      });
+      expect(client.hello.snapshot.configPath, name).toBe(
+        join(stateDir, name === "default" ? "openclaw.json" : `${name}.json`),
+      );
+      expect(client.hello.snapshot.sessionDefaults?.mainKey, name).toBe(name);
+      // The session methods read the same file: `main` is its main session.
+      const patched = await client.call<{ key: string }>("sessions.patch", {
+        key: "main",
+        thinkingLevel: "high",
+      });
+      expect(patched.key, name).toBe(`agent:main:${name}`);
+      await client.close();
+      running.child.kill("SIGTERM");
+      await expect(running.exited).resolves.toBe(0);
+    }
   });
 
   it("refuses to start on 0.0.0.0 without a configured token (exit 2)", async () => {

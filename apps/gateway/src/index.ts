@@ -17,8 +17,12 @@ export {
   DEFAULT_SESSION_DEFAULTS,
   GATEWAY_VERSION,
   type GatewayAddress,
+  type GatewayHealth,
+  type GatewayLiveness,
   type GatewayServer,
   type GatewayServerOptions,
+  type GatewayStoreHealth,
+  HEALTHZ_PATH,
 } from "./gateway-server.ts";
 export {
   type GatewayFlags,
@@ -32,6 +36,12 @@ export {
   readGatewayTokenFile,
   resolveGatewayTokenPath,
 } from "./gateway-token.ts";
+export {
+  createJsonLinesLogger,
+  formatLogLine,
+  type JsonLinesLoggerOptions,
+  type LogLevel,
+} from "./json-lines-logger.ts";
 export { EXIT_CODES, type RunGatewayCliOptions, runGatewayCli } from "./main.ts";
 export {
   DEFAULT_BIND_HOST,

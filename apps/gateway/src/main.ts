@@ -2,6 +2,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   createMethodRegistry,
+  type Logger,
   type MethodRegistry,
   registerSessionMethods,
   SESSIONS_TOPIC,
@@ -16,7 +17,7 @@ import {
   type GatewaySettings,
   resolveGatewaySettings,
 } from "./gateway-settings.ts";
-import { createStderrLogger } from "./stderr-logger.ts";
+import { createJsonLinesLogger } from "./json-lines-logger.ts";
 
 const NAME = "clawkeep-gateway";
 
@@ -40,6 +41,12 @@ export interface RunGatewayCliOptions {
   registerMethods?: (registry: MethodRegistry) => void | Promise<void>;
   /** Receives every line meant for stderr. @default writes to process.stderr */
   writeError?: (line: string) => void;
+  /**
+   * Receives everything logged once the gateway listens (one line per request, pairing, failures,
+   * shutdown). `--verbose` only affects the default.
+   * @default JSON lines written to `writeError`
+   */
+  logger?: Logger;
   /** Receives help and version output. @default writes to process.stdout */
   writeOutput?: (line: string) => void;
 }
@@ -148,12 +155,8 @@ export async function runGatewayCli(
     return EXIT_CODES.USAGE;
   }
 
-  const logger = createStderrLogger({ verbose: parsed.verbose, write: writeError });
-  if (settings.tokenFile?.tooOpen === true) {
-    logger.warn("token file is readable by other users; run chmod 600 on it", {
-      path: settings.tokenFile.path,
-    });
-  }
+  const logger =
+    options.logger ?? createJsonLinesLogger({ verbose: parsed.verbose, write: writeError });
   const registry = createMethodRegistry({ logger });
   // The server is created after the methods are registered, and the first change can only be
   // reported once a client has subscribed through it.
@@ -176,6 +179,7 @@ export async function runGatewayCli(
     port: settings.port,
     configPath: settings.configPath,
     sessionDefaults: settings.sessionDefaults,
+    describeStores: () => sessionMethods.describeStores(),
     logger,
   });
 
@@ -191,28 +195,34 @@ export async function runGatewayCli(
     );
     return EXIT_CODES.FAILURE;
   }
+  // The startup line stays the first line, in words; everything after it is the logger's.
   writeError(describeStartup(settings, url));
+  if (settings.tokenFile?.tooOpen === true) {
+    logger.warn("token file is readable by other users; run chmod 600 on it", {
+      path: settings.tokenFile.path,
+    });
+  }
 
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
-        writeError(`${NAME}: ${signal} again, exiting without waiting`);
+        logger.warn("signal received again, exiting without waiting", { signal });
         resolve(EXIT_CODES.FAILURE);
         return;
       }
       stopping = true;
-      writeError(`${NAME}: ${signal} received, stopping`);
+      logger.info("stopping", { signal });
       running.close({ reason: "gateway stopping", restartExpectedMs: null }).then(
         () => {
           sessionMethods.close();
           process.off("SIGTERM", onSignal);
           process.off("SIGINT", onSignal);
-          writeError(`${NAME}: stopped`);
+          logger.info("stopped");
           resolve(EXIT_CODES.OK);
         },
         (error: unknown) => {
-          writeError(`${NAME}: error while stopping: ${(error as Error).message}`);
+          logger.error("error while stopping", { error });
           resolve(EXIT_CODES.FAILURE);
         },
       );

@@ -68,7 +68,7 @@ async function sessionFiles(state: SessionsState): Promise<string[]> {
 }
 
 describe("session methods over a real socket (reference §8.10)", () => {
-  it("#158 advertises openclaw's six session methods plus resolve, subscribe, unsubscribe", async () => {
+  it("#158 advertises openclaw's six session methods plus resolve, subscribe, unsubscribe, health", async () => {
     const { client } = await setup();
     expect(client.hello.features.methods).toEqual([
       "sessions.list",
@@ -80,6 +80,7 @@ describe("session methods over a real socket (reference §8.10)", () => {
       "sessions.resolve",
       "sessions.subscribe",
       "sessions.unsubscribe",
+      "health",
     ]);
     expect(client.hello.features.events).toContain("sessions.changed");
   });

@@ -32,6 +32,7 @@ export {
   SESSIONS_TOPIC,
   type SessionMethods,
   type SessionMethodsOptions,
+  type SessionStoreSummary,
 } from "./session-methods.ts";
 export {
   DEFAULT_STOP_SESSION_TIMEOUT_MS,

@@ -17,7 +17,7 @@ import {
   type FileSessionStore,
   resolveStorePath,
 } from "@clawkeep/store";
-import { matchKeySpelling } from "./store-view.ts";
+import { createKeySpellingMatcher } from "./store-view.ts";
 
 /** Where the session methods find their config, stores and transcripts. */
 export interface SessionStateOptions {
@@ -58,7 +58,7 @@ export interface SessionMethodContext {
   config(): Promise<SessionsConfig>;
   /** The seam over one store file; one instance per path, shared by every request. */
   store(storePath: string): FileSessionStore;
-  /** The same store, whose `list({ text })` finds the spellings of a key (`matchKeySpelling`). */
+  /** The same store, whose `list({ text })` finds the spellings of a key (`findKeySpellings`). */
   keyLookup(storePath: string): FileSessionStore;
   /** Where a key lives. Throws `INVALID_PARAMS` `key required` for a blank key. */
   target(cfg: SessionsConfig, key: string): SessionStoreTarget;
@@ -131,7 +131,7 @@ export function createSessionMethodContext(options: SessionStateOptions): Sessio
       let lookup = lookups.get(storePath);
       if (lookup === undefined) {
         // Instances of one path share the cache and the write queue; only the text match differs.
-        lookup = createFileSessionStore(storePath, { matchText: matchKeySpelling });
+        lookup = createFileSessionStore(storePath, { matchText: createKeySpellingMatcher() });
         lookups.set(storePath, lookup);
       }
       return lookup;

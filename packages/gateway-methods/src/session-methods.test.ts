@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { SessionsChangedEvent, SessionsListResult } from "@clawkeep/schema";
+import type { SessionStore, SessionsChangedEvent, SessionsListResult } from "@clawkeep/schema";
 import { createDefaultSessionsConfig } from "@clawkeep/session-utils";
 import { createFileSessionStore, updateSessionStore } from "@clawkeep/store";
 import { testdir } from "@clawkeep/test-utils";
@@ -8,11 +8,15 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { countRowsThatFit, truncateListResult } from "./list-response-cap.ts";
 import { createMethodRegistry, type DispatchContext } from "./method-registry.ts";
 import { createSessionChangeFeed } from "./session-change-feed.ts";
+import { createSessionMethodContext } from "./session-method-context.ts";
 import { registerSessionMethods, SESSIONS_TOPIC } from "./session-methods.ts";
+import { resolveSessionRuntimeHooks } from "./session-runtime-hooks.ts";
+import { patchSession } from "./sessions-write-handlers.ts";
 import {
+  createKeySpellingMatcher,
   findKeySpellings,
+  findListedSpellings,
   listSessionSpellings,
-  matchKeySpelling,
   viewOfDraft,
   viewOfKeys,
 } from "./store-view.ts";
@@ -223,7 +227,7 @@ describe("store views and spellings", () => {
       "agent:main:Telegram:direct:A": { sessionId: "a", updatedAt: 1 },
     });
     const backend = createFileSessionStore(storePath);
-    const lookup = createFileSessionStore(storePath, { matchText: matchKeySpelling });
+    const lookup = createFileSessionStore(storePath, { matchText: createKeySpellingMatcher() });
     const target = {
       agentId: "main",
       storePath,
@@ -253,6 +257,97 @@ describe("store views and spellings", () => {
         "agent:main:Telegram:direct:A": { sessionId: "a", updatedAt: 1 },
       },
     ]);
+  });
+});
+
+describe("patch lookups", () => {
+  /** The patch handler over `store`, with a key lookup that counts its passes over the keys. */
+  async function patcher(store: Record<string, object>) {
+    const { stateDir, env, storePath } = await stateWith(store);
+    const context = createSessionMethodContext({ stateDir, env });
+    const feed = createSessionChangeFeed({ publish: () => {} });
+    onTestFinished(() => feed.close());
+    let scans = 0;
+    const dependencies = {
+      context: {
+        ...context,
+        keyLookup(path: string) {
+          const lookup = context.keyLookup(path);
+          return {
+            ...lookup,
+            list: (query?: Parameters<typeof lookup.list>[0]) => {
+              scans += 1;
+              return lookup.list(query);
+            },
+          };
+        },
+      },
+      feed,
+      hooks: resolveSessionRuntimeHooks(),
+      activeWaitMs: 0,
+    };
+    return { storePath, dependencies, scans: () => scans };
+  }
+
+  it("reads a stored spelling directly, without a pass over every key", async () => {
+    const { dependencies, scans } = await patcher({
+      "agent:main:telegram:direct:A": { sessionId: "a", updatedAt: 1 },
+      "agent:main:telegram:direct:B": { sessionId: "b", updatedAt: 1 },
+    });
+    const result = await patchSession(dependencies, {
+      key: "telegram:direct:A",
+      thinkingLevel: "high",
+    });
+    expect(result).toMatchObject({
+      key: "agent:main:telegram:direct:A",
+      entry: { sessionId: "a", thinkingLevel: "high" },
+    });
+    expect(scans()).toBe(0);
+  });
+
+  it("looks through every key only for a session stored under none of its spellings", async () => {
+    const { dependencies, scans, storePath } = await patcher({
+      "Agent:Main:Telegram:direct:A": { sessionId: "twin", updatedAt: 1 },
+    });
+    const result = await patchSession(dependencies, {
+      key: "agent:main:telegram:direct:A",
+      thinkingLevel: "low",
+    });
+    // The twin is found, patched and moved to the canonical key, not replaced by a new session.
+    expect(result).toMatchObject({
+      key: "agent:main:telegram:direct:A",
+      entry: { sessionId: "twin", thinkingLevel: "low" },
+    });
+    expect(scans()).toBe(1);
+    const stored = await createFileSessionStore(storePath).snapshot();
+    expect(Object.keys(stored)).toEqual(["agent:main:telegram:direct:A"]);
+  });
+
+  it("reads only the listed spellings of a draft, as given and normalised", () => {
+    const store: Record<string, unknown> = {
+      "agent:main:main": { sessionId: "c", updatedAt: 1 },
+      Main: { sessionId: "a", updatedAt: 1 },
+      "agent:main:other": { sessionId: "o", updatedAt: 1 },
+    };
+    const touched: string[] = [];
+    const draft = new Proxy(store, {
+      getOwnPropertyDescriptor(target, property) {
+        touched.push(String(property));
+        return Reflect.getOwnPropertyDescriptor(target, property);
+      },
+      ownKeys() {
+        throw new Error("the draft's keys were listed");
+      },
+    });
+    const target = {
+      agentId: "main",
+      storePath: "/x",
+      canonicalKey: "agent:main:main",
+      storeKeys: ["agent:main:main", "Main"],
+      mainKey: "main",
+    };
+    expect(findListedSpellings(draft as SessionStore, target)).toEqual(["agent:main:main", "Main"]);
+    expect(new Set(touched)).toEqual(new Set(["agent:main:main", "Main", "main"]));
   });
 });
 

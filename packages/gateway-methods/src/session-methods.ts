@@ -2,6 +2,7 @@ import {
   SESSIONS_CHANGED_EVENT,
   SESSIONS_METHOD_PARAMS,
   type SessionsChangedEvent,
+  SessionsError,
 } from "@clawkeep/schema";
 import { DEFAULT_MAX_RESPONSE_BYTES } from "./list-response-cap.ts";
 import { type Logger, silentLogger } from "./logger.ts";
@@ -57,10 +58,37 @@ export interface SessionMethodsOptions extends SessionStateOptions {
   logger?: Logger;
 }
 
-/** The registered session methods, for the gateway to stop with itself. */
+/** One agent store of the combined view, as a health report shows it. */
+export interface SessionStoreSummary {
+  agentId: string;
+  storePath: string;
+  /** Sessions in the store (0 when the file does not exist); `null` when it cannot be read. */
+  sessions: number | null;
+  /** Why the store cannot be read: a `SessionsError` code such as `STORE_CORRUPT`. */
+  error?: string;
+}
+
+/** The registered session methods, for the gateway to report on and stop with itself. */
 export interface SessionMethods {
+  /**
+   * Every agent store of the combined view with its number of sessions, from the stores' cached
+   * snapshots (a store is read only when it has changed or was never read). For health reports.
+   */
+  describeStores(): Promise<SessionStoreSummary[]>;
   /** Stops watching the stores; requests in progress finish. */
   close(): void;
+}
+
+// Counted once per snapshot: a store that has not changed costs no pass over its keys.
+const sessionCounts = new WeakMap<object, number>();
+
+function countSessions(snapshot: object): number {
+  let count = sessionCounts.get(snapshot);
+  if (count === undefined) {
+    count = Object.keys(snapshot).length;
+    sessionCounts.set(snapshot, count);
+  }
+  return count;
 }
 
 /**
@@ -162,6 +190,22 @@ export function registerSessionMethods(
   });
 
   return {
+    async describeStores() {
+      const cfg = await context.config();
+      const sources = await context.sources(cfg);
+      return await Promise.all(
+        sources.map(async ({ agentId, storePath }): Promise<SessionStoreSummary> => {
+          try {
+            const snapshot = await context.store(storePath).snapshot();
+            return { agentId, storePath, sessions: countSessions(snapshot) };
+          } catch (error) {
+            // One unreadable store must not hide the others; its code says why.
+            if (!SessionsError.isInstance(error)) throw error;
+            return { agentId, storePath, sessions: null, error: error.code };
+          }
+        }),
+      );
+    },
     close() {
       feed.close();
     },

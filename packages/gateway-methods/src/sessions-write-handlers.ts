@@ -40,8 +40,10 @@ import {
 import {
   entryOfDraft,
   findKeySpellings,
+  findListedSpellings,
   keysOfDraft,
   listSessionSpellings,
+  type StoreView,
   viewOfDraft,
   viewOfKeys,
 } from "./store-view.ts";
@@ -155,12 +157,19 @@ export async function patchSession(
   await watchTarget(dependencies, cfg, target);
   const lookup = context.keyLookup(target.storePath);
   const result = await context.store(target.storePath).update(async (draft) => {
-    // Label uniqueness reads every entry, so only a label patch pays for the full view (a trap
-    // per key); any other patch looks at the spellings of its own session alone.
-    const lookups =
-      typeof patch.label === "string"
-        ? viewOfDraft(draft)
-        : viewOfKeys(draft, [...target.storeKeys, ...(await findKeySpellings(lookup, target))]);
+    let lookups: StoreView;
+    if (typeof patch.label === "string") {
+      // Label uniqueness reads every entry, so only a label patch pays for the full view (a trap
+      // per key).
+      lookups = viewOfDraft(draft);
+    } else {
+      // Any other patch reads the listed spellings of its own session directly. Only when none
+      // is stored (the patch would create the session) is every key looked through, for a twin
+      // spelt in another case that the patch then moves to the canonical key.
+      let spellings = findListedSpellings(draft, target);
+      if (spellings.length === 0) spellings = await findKeySpellings(lookup, target);
+      lookups = viewOfKeys(draft, spellings);
+    }
     return applySessionsPatchToStore({ cfg, store: draft, snapshot: lookups, target, patch });
   });
   if (!result.ok) throw new SessionsError(result.error.code, result.error.message);

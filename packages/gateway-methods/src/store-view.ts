@@ -53,34 +53,58 @@ export function entryOfDraft(draft: SessionStore, key: string): SessionEntry | u
 }
 
 /**
- * The text match of the store instances used for key lookups: `text` is a key, normalised and
- * lower-cased, and a row matches when its key equals it but for letter case and surrounding
- * space (a twin spelling). Through the store seam's `list`, this runs over the store's own key
- * list without building an object or a trap per key.
+ * Creates the text match of the store instances used for key lookups: `text` is a JSON array of
+ * keys, normalised and lower-cased (see {@link findKeySpellings}), and a row matches when its key
+ * equals one of them but for letter case and surrounding space (a twin spelling). Through the
+ * store seam's `list`, this runs over the store's own key list without building an object or a
+ * trap per key; the query is parsed once per listing, and a length test rejects almost every key.
  */
-export const matchKeySpelling: SessionTextMatcher = (row, text) => {
-  const key = row.key;
-  if (key.length !== text.length && key.trim().length !== text.length) return false;
-  return key.trim().toLowerCase() === text;
-};
+export function createKeySpellingMatcher(): SessionTextMatcher {
+  let parsed: { text: string; folds: Set<string>; lengths: Set<number> } | undefined;
+  return (row, text) => {
+    if (parsed?.text !== text) {
+      const folds = new Set(JSON.parse(text) as string[]);
+      parsed = { text, folds, lengths: new Set([...folds].map((fold) => fold.length)) };
+    }
+    const key = row.key;
+    if (!parsed.lengths.has(key.length) && !parsed.lengths.has(key.trim().length)) return false;
+    return parsed.folds.has(key.trim().toLowerCase());
+  };
+}
 
 /**
  * The stored keys that a lookup of `target` can return: those equal to one of its store keys but
- * for the case of fixed words, from the state the store's current batch started from. `lookup`
- * is an instance of the target's store created with {@link matchKeySpelling}.
+ * for the case of fixed words, from the store's current state, in one pass over its keys.
+ * `lookup` is an instance of the target's store created with {@link createKeySpellingMatcher}.
  */
 export async function findKeySpellings(
   lookup: SessionStoreBackend,
   target: SessionStoreTarget,
 ): Promise<string[]> {
-  const wanted = new Set(
-    target.storeKeys.map((key) =>
-      normalizeSessionKeyCase(key, { mainKey: target.mainKey }).toLowerCase(),
-    ),
-  );
+  const folds = new Set<string>();
+  for (const key of target.storeKeys) {
+    const fold = normalizeSessionKeyCase(key, { mainKey: target.mainKey }).toLowerCase();
+    if (fold !== "") folds.add(fold);
+  }
+  if (folds.size === 0) return [];
+  const { rows } = await lookup.list({ text: JSON.stringify([...folds]), sort: "key-asc" });
+  return rows.map((row) => row.key);
+}
+
+/**
+ * The spellings `target` lists (as given and normalised) that are stored in the draft, each read
+ * directly: no other key is looked at. A twin spelt in another case is not among them; see
+ * {@link findKeySpellings}.
+ */
+export function findListedSpellings(draft: SessionStore, target: SessionStoreTarget): string[] {
   const found: string[] = [];
-  for (const text of wanted) {
-    for (const row of (await lookup.list({ text, sort: "key-asc" })).rows) found.push(row.key);
+  for (const key of target.storeKeys) {
+    const normalized = normalizeSessionKeyCase(key, { mainKey: target.mainKey });
+    for (const spelling of key === normalized ? [key] : [key, normalized]) {
+      if (!found.includes(spelling) && entryOfDraft(draft, spelling) !== undefined) {
+        found.push(spelling);
+      }
+    }
   }
   return found;
 }

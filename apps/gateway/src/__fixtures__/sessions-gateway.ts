@@ -153,6 +153,7 @@ export async function startSessionsGateway(
     token: TEST_TOKEN,
     stateDir: state.stateDir,
     port: 0,
+    describeStores: () => methods.describeStores(),
   });
   server = started;
   const { url } = await started.listen();
