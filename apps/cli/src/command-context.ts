@@ -1,6 +1,6 @@
 import type { SessionsConfig } from "@clawkeep/session-utils";
 import type { Env } from "@clawkeep/store";
-import type { ExitCode } from "./exit-codes.ts";
+import { EXIT_CODES, type ExitCode } from "./exit-codes.ts";
 import type { OutputStyle } from "./output-style.ts";
 import { usageError } from "./usage-error.ts";
 
@@ -68,4 +68,13 @@ export async function confirmAction(
 }
 
 /** The line a command prints when its confirmation was declined. */
-export const CANCELLED_MESSAGE = "Cancelled: nothing changed.";
+const CANCELLED_MESSAGE = "Cancelled: nothing changed.";
+
+/** What a command returns when its confirmation was declined: `data` marked cancelled, exit 0. */
+export function cancelledResult<T extends object>(data: T): CommandResult<T & { cancelled: true }> {
+  return {
+    data: { ...data, cancelled: true },
+    exitCode: EXIT_CODES.OK,
+    render: () => CANCELLED_MESSAGE,
+  };
+}

@@ -3,8 +3,9 @@ import { mkdir, readFile, rmdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SessionsError } from "@clawkeep/schema";
+import { writeFileAtomically } from "@clawkeep/store";
 import { z } from "zod";
-import { ensurePrivateDir, writePrivateFileAtomic } from "./private-file.ts";
+import { ensurePrivateDir } from "./private-file.ts";
 import { generateSecret, secretsEqual } from "./secrets.ts";
 
 /** A device token: what a paired device sends as `auth.token` instead of the shared token. */
@@ -280,10 +281,10 @@ async function updateDeviceFiles<Result>(
         const after = renderDeviceFiles(files);
         // Unchanged files are not rewritten: most connects of a paired device change nothing.
         if (after.paired !== before.paired) {
-          await writePrivateFileAtomic(join(dir, "paired.json"), after.paired);
+          await writeFileAtomically(join(dir, "paired.json"), after.paired);
         }
         if (after.pending !== before.pending) {
-          await writePrivateFileAtomic(join(dir, "pending.json"), after.pending);
+          await writeFileAtomically(join(dir, "pending.json"), after.pending);
         }
         return result;
       } finally {

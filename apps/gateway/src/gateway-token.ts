@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { link, open, readFile, rm, stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { SessionsError } from "@clawkeep/schema";
+import { createFileExclusively } from "@clawkeep/store";
 import { ensurePrivateDir } from "./private-file.ts";
 import { generateSecret } from "./secrets.ts";
 
@@ -58,25 +58,20 @@ export async function ensureGatewayTokenFile(stateDir: string): Promise<GatewayT
 
   await ensurePrivateDir(dirname(path));
   const token = generateSecret(32);
-  const tempPath = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  const handle = await open(tempPath, "wx", 0o600);
-  try {
-    await handle.writeFile(`${token}\n`, "utf8");
-    await handle.sync();
-  } finally {
-    await handle.close();
+  if ((await createFileExclusively(path, `${token}\n`, 0o600)) === "created") {
+    return { token, path, created: true, tooOpen: false };
   }
-  try {
-    await link(tempPath, path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    const winner = await readGatewayTokenFile(stateDir);
-    if (winner === undefined) throw error;
-    return { token: winner, path, created: false, tooOpen: await isTooOpen(path) };
-  } finally {
-    await rm(tempPath, { force: true });
+  const winner = await readGatewayTokenFile(stateDir);
+  if (winner === undefined) {
+    throw new SessionsError(
+      "STORE_IO",
+      `gateway token file disappeared right after another process created it: ${path}`,
+      {
+        details: { path },
+      },
+    );
   }
-  return { token, path, created: true, tooOpen: false };
+  return { token: winner, path, created: false, tooOpen: await isTooOpen(path) };
 }
 
 async function isTooOpen(path: string): Promise<boolean> {

@@ -17,6 +17,7 @@ import {
   type FileSessionStore,
   resolveStorePath,
 } from "@clawkeep/store";
+import type { TranscriptLocator } from "@clawkeep/transcripts";
 import { createKeySpellingMatcher } from "./store-view.ts";
 
 /** Where the session methods find their config, stores and transcripts. */
@@ -64,6 +65,22 @@ export interface SessionMethodContext {
   target(cfg: SessionsConfig, key: string): SessionStoreTarget;
   /** Every agent store of the combined view, default agent first. */
   sources(cfg: SessionsConfig): Promise<AgentStoreSource[]>;
+}
+
+/** Where the transcript of a session stored in `target`'s store is looked for. */
+export function transcriptLocatorFor(
+  context: SessionMethodContext,
+  target: SessionStoreTarget,
+  session: Pick<TranscriptLocator, "sessionId" | "sessionFile">,
+): TranscriptLocator {
+  return {
+    sessionId: session.sessionId,
+    storePath: target.storePath,
+    sessionFile: session.sessionFile,
+    agentId: target.agentId,
+    stateDir: context.stateDir,
+    env: context.env,
+  };
 }
 
 interface CachedConfig {

@@ -12,13 +12,14 @@ import {
 import {
   findStoreEntry,
   listCombinedSessions,
+  mapWithConcurrency,
   resolveSessionKeyFromResolveParams,
 } from "@clawkeep/session-utils";
 import type { SessionStoreSnapshot } from "@clawkeep/store";
 import { readTranscriptPreview } from "@clawkeep/transcripts";
 import { countRowsThatFit, truncateListResult } from "./list-response-cap.ts";
 import type { Logger } from "./logger.ts";
-import type { SessionMethodContext } from "./session-method-context.ts";
+import { type SessionMethodContext, transcriptLocatorFor } from "./session-method-context.ts";
 
 /** Pages larger than this that ask for titles or previews are sized before any transcript is read. */
 const PREFLIGHT_ROW_THRESHOLD = 200;
@@ -26,24 +27,6 @@ const PREFLIGHT_ROW_THRESHOLD = 200;
 const TRANSCRIPT_FIELDS_RESERVE_BYTES = 256;
 /** Transcripts read at once by one `sessions.preview`. */
 const PREVIEW_CONCURRENCY = 8;
-
-async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await task(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /**
  * `sessions.list` over every agent's store, cut to `maxBytes` when the rows would not fit in one
@@ -117,14 +100,10 @@ export async function previewSessions(
         const sessionId = found?.entry.sessionId?.trim() ?? "";
         if (found === undefined || sessionId === "") return { key, status: "missing", items: [] };
         const preview = await readTranscriptPreview(
-          {
+          transcriptLocatorFor(context, target, {
             sessionId,
-            storePath: target.storePath,
             sessionFile: found.entry.sessionFile,
-            agentId: target.agentId,
-            stateDir: context.stateDir,
-            env: context.env,
-          },
+          }),
           {
             maxItems: params.limit ?? 12,
             maxChars: params.maxChars ?? 240,

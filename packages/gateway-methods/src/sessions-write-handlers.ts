@@ -31,7 +31,7 @@ import {
 } from "@clawkeep/transcripts";
 import type { Logger } from "./logger.ts";
 import type { SessionChangeFeed } from "./session-change-feed.ts";
-import type { SessionMethodContext } from "./session-method-context.ts";
+import { type SessionMethodContext, transcriptLocatorFor } from "./session-method-context.ts";
 import {
   type SessionRuntimeHooks,
   type SessionRuntimeTarget,
@@ -110,14 +110,9 @@ async function archiveTranscripts(
   for (const entry of entries) {
     const sessionId = entry.sessionId?.trim() ?? "";
     if (!isValidSessionId(sessionId)) continue;
-    const candidates = resolveSessionTranscriptCandidates({
-      sessionId,
-      storePath: target.storePath,
-      sessionFile: entry.sessionFile,
-      agentId: target.agentId,
-      stateDir: context.stateDir,
-      env: context.env,
-    });
+    const candidates = resolveSessionTranscriptCandidates(
+      transcriptLocatorFor(context, target, { sessionId, sessionFile: entry.sessionFile }),
+    );
     for (const file of candidates) {
       if (seen.has(file)) continue;
       seen.add(file);
@@ -305,14 +300,9 @@ export async function compactSession(
   if (found === undefined || sessionId === "") {
     return { ok: true, key, compacted: false, reason: "no sessionId" };
   }
-  const file = await findTranscriptFile({
-    sessionId,
-    storePath: target.storePath,
-    sessionFile: found.entry.sessionFile,
-    agentId: target.agentId,
-    stateDir: context.stateDir,
-    env: context.env,
-  });
+  const file = await findTranscriptFile(
+    transcriptLocatorFor(context, target, { sessionId, sessionFile: found.entry.sessionFile }),
+  );
   if (file === null) return { ok: true, key, compacted: false, reason: "no transcript" };
   const compaction = await compactTranscript(file, {
     maxLines: params.maxLines ?? DEFAULT_COMPACT_MAX_LINES,

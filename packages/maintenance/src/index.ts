@@ -12,7 +12,6 @@ export {
   runDoctor,
 } from "./doctor/run-doctor.ts";
 export { scanTranscript, type TranscriptScan } from "./doctor/scan-transcript.ts";
-export { createFileExclusively, pathExists } from "./file-create.ts";
 export {
   type LegacyMessage,
   type LegacySession,

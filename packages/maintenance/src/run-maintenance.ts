@@ -18,6 +18,7 @@ import {
   capEntryCount,
   loadSessionStore,
   parseMaintenanceConfig,
+  pathExists,
   pruneStaleEntries,
   type RemovedSessionEntry,
   rotateSessionFile,
@@ -25,7 +26,6 @@ import {
   withSessionStoreLock,
 } from "@clawkeep/store";
 import { archiveTranscript, resolveSessionFilePath } from "@clawkeep/transcripts";
-import { pathExists } from "./file-create.ts";
 import type { LockSettings } from "./lock-settings.ts";
 import { type AgentStoreLocation, listAgentStores } from "./state-stores.ts";
 

@@ -16,10 +16,14 @@ import {
   resolveGatewaySessionStoreTarget,
   type SessionsConfig,
 } from "@clawkeep/session-utils";
-import { loadSessionStore, resolveStorePath, updateSessionStore } from "@clawkeep/store";
+import {
+  createFileExclusively,
+  loadSessionStore,
+  resolveStorePath,
+  updateSessionStore,
+} from "@clawkeep/store";
 import { findTranscriptFile, resolveSessionTranscriptPathInDir } from "@clawkeep/transcripts";
 import { z } from "zod";
-import { createFileExclusively } from "./file-create.ts";
 import type { LockSettings } from "./lock-settings.ts";
 
 /** `format` of an exported session file. */

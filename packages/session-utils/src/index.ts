@@ -89,6 +89,7 @@ export {
   type ListTranscriptReaders,
   listSessionsFromStore,
 } from "./list/list-sessions.ts";
+export { mapWithConcurrency } from "./list/map-with-concurrency.ts";
 export {
   forEachMatchingSession,
   type SessionFilters,

@@ -7,6 +7,7 @@ export {
   writeFileAtomically,
 } from "./atomic-write.ts";
 export { DEFAULT_SESSION_CACHE_TTL_MS, resolveSessionCacheTtlMs } from "./cache-ttl.ts";
+export { createFileExclusively, pathExists } from "./file-create.ts";
 export {
   DEFAULT_LOCK_STALE_MS,
   DEFAULT_LOCK_TIMEOUT_MS,

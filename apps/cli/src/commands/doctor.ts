@@ -1,13 +1,13 @@
 import type { DoctorProblem, DoctorReport } from "@clawkeep/maintenance";
-import { expandHomePath } from "@clawkeep/store";
 import {
-  CANCELLED_MESSAGE,
   type CommandContext,
   type CommandResult,
+  cancelledResult,
   confirmAction,
 } from "../command-context.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import { formatBytes, formatTable, type OutputStyle } from "../output-style.ts";
+import { storeSelectionOptions } from "../store-selection.ts";
 
 export interface DoctorFlags {
   fix: boolean;
@@ -101,10 +101,7 @@ export async function runDoctorCommand(
   const options = {
     stateDir: context.stateDir,
     config,
-    ...(flags.agent !== undefined && { agentId: flags.agent }),
-    ...(flags.store !== undefined && {
-      storePath: expandHomePath(flags.store, { env: context.env }),
-    }),
+    ...storeSelectionOptions(flags, context),
   };
   let report = await runDoctor(options);
   if (flags.fix) {
@@ -115,14 +112,7 @@ export async function runDoctorCommand(
         `Repair ${repairs} problem(s) in ${context.stateDir}?`,
         { preview: renderRepairs(report, context.stderrStyle) },
       );
-      if (!confirmed) {
-        const unchanged = report;
-        return {
-          data: { ...unchanged, cancelled: true },
-          exitCode: EXIT_CODES.OK,
-          render: () => CANCELLED_MESSAGE,
-        };
-      }
+      if (!confirmed) return cancelledResult(report);
       report = await runDoctor({ ...options, fix: true });
     } else {
       report = { ...report, fix: true };

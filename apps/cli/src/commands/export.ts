@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { SessionExport } from "@clawkeep/maintenance";
 import { SessionsError } from "@clawkeep/schema";
+import { createFileExclusively } from "@clawkeep/store";
 import type { CommandContext, CommandResult } from "../command-context.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 
@@ -27,7 +28,7 @@ export async function runExport(
   flags: ExportFlags,
   context: CommandContext,
 ): Promise<CommandResult<ExportData>> {
-  const { createFileExclusively, exportSession } = await import("@clawkeep/maintenance");
+  const { exportSession } = await import("@clawkeep/maintenance");
   const { document } = await exportSession(key, {
     stateDir: context.stateDir,
     config: await context.loadConfig(),

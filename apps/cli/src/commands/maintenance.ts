@@ -1,13 +1,14 @@
 import type { MaintenanceReport, MaintenanceRules } from "@clawkeep/maintenance";
-import { expandHomePath, parseDurationMs } from "@clawkeep/store";
+import { parseDurationMs } from "@clawkeep/store";
 import {
-  CANCELLED_MESSAGE,
   type CommandContext,
   type CommandResult,
+  cancelledResult,
   confirmAction,
 } from "../command-context.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import { formatBytes, formatTable, formatTime, type OutputStyle } from "../output-style.ts";
+import { storeSelectionOptions } from "../store-selection.ts";
 import { usageError } from "../usage-error.ts";
 
 export interface MaintenanceFlags {
@@ -109,10 +110,7 @@ export async function runMaintenanceCommand(
     config: await context.loadConfig(),
     activeKeys: flags.activeKeys,
     rules,
-    ...(flags.agent !== undefined && { agentId: flags.agent }),
-    ...(flags.store !== undefined && {
-      storePath: expandHomePath(flags.store, { env: context.env }),
-    }),
+    ...storeSelectionOptions(flags, context),
   };
   let report = await runMaintenance(options);
   if (flags.enforce) {
@@ -126,14 +124,7 @@ export async function runMaintenanceCommand(
       const confirmed = await confirmAction(context, question, {
         preview: render(report, context.stderrStyle, true),
       });
-      if (!confirmed) {
-        const unchanged = report;
-        return {
-          data: { ...unchanged, cancelled: true },
-          exitCode: EXIT_CODES.OK,
-          render: () => CANCELLED_MESSAGE,
-        };
-      }
+      if (!confirmed) return cancelledResult(report);
       report = await runMaintenance({ ...options, enforce: true });
     } else {
       report = { ...report, enforce: true };

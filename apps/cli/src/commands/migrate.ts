@@ -4,6 +4,7 @@ import { expandHomePath } from "@clawkeep/store";
 import type { CommandContext, CommandResult } from "../command-context.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
 import { formatTable, type OutputStyle, truncate } from "../output-style.ts";
+import { storeSelectionOptions } from "../store-selection.ts";
 import { usageError } from "../usage-error.ts";
 
 export interface MigrateFlags {
@@ -127,11 +128,8 @@ export async function runMigrate(
   try {
     report = await migrateLegacyWorkspace(expandHomePath(workspace, { env: context.env }), {
       config,
-      ...(flags.agent !== undefined && { agentId: flags.agent }),
       stateDir: context.stateDir,
-      ...(flags.store !== undefined && {
-        storePath: expandHomePath(flags.store, { env: context.env }),
-      }),
+      ...storeSelectionOptions(flags, context),
       dryRun: flags.dryRun,
       backup: flags.backup,
       onProgress: (progress) => {

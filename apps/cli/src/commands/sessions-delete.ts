@@ -1,8 +1,8 @@
 import type { SessionsDeleteResult } from "@clawkeep/schema";
 import {
-  CANCELLED_MESSAGE,
   type CommandContext,
   type CommandResult,
+  cancelledResult,
   confirmAction,
 } from "../command-context.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
@@ -31,9 +31,7 @@ export async function runSessionsDelete(
     context,
     `Delete session ${qualified}${flags.deleteTranscript ? " and archive its transcript" : ""}?`,
   );
-  if (!confirmed) {
-    return { data: { cancelled: true }, exitCode: EXIT_CODES.OK, render: () => CANCELLED_MESSAGE };
-  }
+  if (!confirmed) return cancelledResult({});
   const caller = await openSessionsCaller(connection, context);
   try {
     const result = await caller.call<SessionsDeleteResult>("sessions.delete", {

@@ -1,8 +1,8 @@
 import type { SessionsResetResult } from "@clawkeep/schema";
 import {
-  CANCELLED_MESSAGE,
   type CommandContext,
   type CommandResult,
+  cancelledResult,
   confirmAction,
 } from "../command-context.ts";
 import { EXIT_CODES } from "../exit-codes.ts";
@@ -23,9 +23,7 @@ export async function runSessionsReset(
     context,
     `Reset session ${qualified} (it starts afresh with a new session id)?`,
   );
-  if (!confirmed) {
-    return { data: { cancelled: true }, exitCode: EXIT_CODES.OK, render: () => CANCELLED_MESSAGE };
-  }
+  if (!confirmed) return cancelledResult({});
   const caller = await openSessionsCaller(connection, context);
   try {
     const result = await caller.call<SessionsResetResult>("sessions.reset", { key: qualified });

@@ -15,6 +15,7 @@ import {
   isProcessAlive,
   loadSessionStore,
   parseStoreBytes,
+  pathExists,
   readSessionStoreLockOwner,
   withSessionStoreLock,
   writeFileAtomically,
@@ -259,6 +260,46 @@ function addProblem(
   return full;
 }
 
+/** A lock found by a check, with the verdict on it. */
+interface JudgedLock {
+  kind: "store" | "transcript";
+  path: string;
+  /** The mtime the verdict was based on: a lock touched since is left alone. */
+  mtimeMs: number;
+  verdict: LockVerdict;
+  details: Record<string, unknown>;
+  /** Appended to the message of a stale lock. */
+  staleNote: string;
+}
+
+/** Reports a lock as held (info) or stale (error); with `fix`, removes a stale one. */
+async function reportLock(context: StoreCheckContext, lock: JudgedLock): Promise<void> {
+  if (!lock.verdict.stale) {
+    addProblem(context, {
+      code: "held-lock",
+      severity: "info",
+      path: lock.path,
+      message: `${lock.kind} lock ${lock.verdict.reason}`,
+      fixable: false,
+      details: lock.details,
+    });
+    return;
+  }
+  const problem = addProblem(context, {
+    code: "stale-lock",
+    severity: "error",
+    path: lock.path,
+    message: `stale ${lock.kind} lock: ${lock.verdict.reason}${lock.staleNote}`,
+    fixable: true,
+    details: lock.details,
+  });
+  if (context.fix) {
+    const action = await removeLock(lock.path, lock.mtimeMs);
+    context.actions.push(action);
+    problem.fixed = action.ok;
+  }
+}
+
 async function checkStoreLock(context: StoreCheckContext): Promise<void> {
   const { storePath } = context.location;
   const owner = await readSessionStoreLockOwner(storePath);
@@ -272,30 +313,14 @@ async function checkStoreLock(context: StoreCheckContext): Promise<void> {
     kind: owner.kind,
     createdAt: owner.createdAt,
   };
-  if (!verdict.stale) {
-    addProblem(context, {
-      code: "held-lock",
-      severity: "info",
-      path: owner.lockPath,
-      message: `store lock ${verdict.reason}`,
-      fixable: false,
-      details,
-    });
-    return;
-  }
-  const problem = addProblem(context, {
-    code: "stale-lock",
-    severity: "error",
+  await reportLock(context, {
+    kind: "store",
     path: owner.lockPath,
-    message: `stale store lock: ${verdict.reason}; writers wait for it until they break it`,
-    fixable: true,
+    mtimeMs: owner.mtimeMs,
+    verdict,
     details,
+    staleNote: "; writers wait for it until they break it",
   });
-  if (context.fix) {
-    const action = await removeLock(owner.lockPath, owner.mtimeMs);
-    context.actions.push(action);
-    problem.fixed = action.ok;
-  }
 }
 
 async function checkTranscriptLock(context: StoreCheckContext, name: string): Promise<void> {
@@ -323,42 +348,16 @@ async function checkTranscriptLock(context: StoreCheckContext, name: string): Pr
         }
       : judgeLock(owner, ageMs, context.transcriptLockStaleMs);
   const target = path.slice(0, -".lock".length);
-  const orphaned = !(await exists(target));
+  const orphaned = !(await pathExists(target));
   const details = { pid: owner.pid, host: owner.host, ageMs, createdAt: owner.createdAt, orphaned };
-  if (!verdict.stale) {
-    addProblem(context, {
-      code: "held-lock",
-      severity: "info",
-      path,
-      message: `transcript lock ${verdict.reason}`,
-      fixable: false,
-      details,
-    });
-    return;
-  }
-  const problem = addProblem(context, {
-    code: "stale-lock",
-    severity: "error",
+  await reportLock(context, {
+    kind: "transcript",
     path,
-    message: `stale transcript lock: ${verdict.reason}${orphaned ? "; its transcript does not exist" : ""}`,
-    fixable: true,
+    mtimeMs: stats.mtimeMs,
+    verdict,
     details,
+    staleNote: orphaned ? "; its transcript does not exist" : "",
   });
-  if (context.fix) {
-    const action = await removeLock(path, stats.mtimeMs);
-    context.actions.push(action);
-    problem.fixed = action.ok;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (error) {
-    if (errnoOf(error) === "ENOENT") return false;
-    throw error;
-  }
 }
 
 async function checkTempFile(context: StoreCheckContext, name: string, pid: number): Promise<void> {
@@ -486,7 +485,7 @@ async function checkEntries(
     referenced.add(transcript);
     // Topic transcripts `<id>-topic-<n>.jsonl` belong to the entry of `<id>`.
     referenced.add(`${join(sessionsDir, sessionId)}-topic-`);
-    if (!(await exists(transcript))) {
+    if (!(await pathExists(transcript))) {
       addProblem(context, {
         code: "missing-transcript",
         severity: "warning",

@@ -16,8 +16,10 @@ import {
   type SessionsConfig,
 } from "@clawkeep/session-utils";
 import {
+  createFileExclusively,
   fsyncDirectory,
   loadSessionStore,
+  pathExists,
   removeOrphanedTempFiles,
   resolveStateDir,
   resolveStorePath,
@@ -29,7 +31,6 @@ import {
   readTranscriptMessages,
   resolveSessionTranscriptPathInDir,
 } from "@clawkeep/transcripts";
-import { createFileExclusively, pathExists } from "../file-create.ts";
 import type { LockSettings } from "../lock-settings.ts";
 import { type LegacySession, parseLegacySession } from "./legacy-session.ts";
 import { buildLegacyTranscript, type LegacyTranscript } from "./legacy-transcript.ts";

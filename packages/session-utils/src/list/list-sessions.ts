@@ -20,6 +20,7 @@ import {
 import type { SessionsConfig } from "../config/sessions-config.ts";
 import { deriveSessionTitle } from "../titles.ts";
 import { getEntryFacts } from "./entry-facts.ts";
+import { mapWithConcurrency } from "./map-with-concurrency.ts";
 import { forEachMatchingSession } from "./select-sessions.ts";
 import { buildGatewaySessionRow } from "./session-row.ts";
 
@@ -45,24 +46,6 @@ const defaultReaders: ListTranscriptReaders = {
 
 /** Filters, paging and row options of a listing: `sessions.list`'s params. */
 export type ListSessionsOptions = SessionsListParams;
-
-async function mapWithConcurrency<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await task(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 function isSingleStorePath(storePath: string): boolean {
   return storePath !== "(multiple)" && !storePath.includes("{agentId}");

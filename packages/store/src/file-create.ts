@@ -1,7 +1,7 @@
 import { link, lstat, open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { SessionsError } from "@clawkeep/schema";
-import { createTempFilePath, fsyncDirectory } from "@clawkeep/store";
+import { createTempFilePath, fsyncDirectory } from "./atomic-write.ts";
 
 /** `link` fails with these where hard links are not available (FAT, some network mounts). */
 const LINK_UNSUPPORTED: ReadonlySet<string | undefined> = new Set([
@@ -74,7 +74,7 @@ export async function createFileExclusively(
   }
 }
 
-/** Best effort: a temp file that cannot be removed is debris `runDoctor` finds and removes. */
+/** Best effort: a temp file that cannot be removed is debris `removeOrphanedTempFiles` removes. */
 async function removeTempFile(path: string): Promise<void> {
   try {
     await unlink(path);
