@@ -329,3 +329,54 @@ describe("sessions.preview", () => {
     });
   });
 });
+
+describe("sessions.preview budget", () => {
+  /** A transcript with one message followed by a non-message line of `noise` bytes. */
+  function noisyTranscript(sessionId: string, text: string, noise: number): string {
+    const tail = `${JSON.stringify({ type: "custom", data: "x".repeat(noise) })}\n`;
+    return transcriptLines(sessionId, [userText(text)]) + tail;
+  }
+
+  it("reads a transcript once for keys that name it, echoing each key", async () => {
+    const state = await writeSessionsState();
+    await writeFile(
+      join(state.sessionsDir, "sess-main.jsonl"),
+      noisyTranscript("sess-main", "hi", 3000),
+    );
+    // One read of the transcript fits the request's budget; three would not.
+    const gateway = await startSessionsGateway(state, { previewScanBytes: 4000 });
+    const client = await gateway.connect(["operator.read"]);
+    const keys = ["main", "main", "agent:main:main", ...Array.from({ length: 61 }, () => "main")];
+    const result = await client.call<{ previews: Row[] }>("sessions.preview", { keys });
+    expect(result.previews).toHaveLength(64);
+    expect(result.previews[2]).toEqual({
+      key: "agent:main:main",
+      status: "ok",
+      items: [{ role: "user", text: "hi" }],
+    });
+    for (const preview of result.previews) {
+      expect(preview).toMatchObject({ status: "ok", items: [{ role: "user", text: "hi" }] });
+    }
+  });
+
+  it("splits one request's scan budget among distinct transcripts", async () => {
+    const state = await writeSessionsState();
+    await writeFile(
+      join(state.sessionsDir, "sess-main.jsonl"),
+      noisyTranscript("sess-main", "hi", 3000),
+    );
+    await writeFile(
+      join(state.sessionsDir, "sess-group.jsonl"),
+      noisyTranscript("sess-group", "yo", 3000),
+    );
+    const gateway = await startSessionsGateway(state, { previewScanBytes: 4000 });
+    const client = await gateway.connect(["operator.read"]);
+    const result = await client.call<{ previews: Row[] }>("sessions.preview", {
+      keys: ["main", "agent:main:discord:group:dev"],
+    });
+    // Each transcript needs about 3 KB; the request may read 4 KB in all.
+    const truncated = result.previews.filter((preview) => preview.truncated === true);
+    expect(truncated.length).toBeGreaterThan(0);
+    for (const preview of truncated) expect(preview).toMatchObject({ status: "empty", items: [] });
+  });
+});

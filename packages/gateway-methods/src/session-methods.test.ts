@@ -323,6 +323,62 @@ describe("patch lookups", () => {
     expect(Object.keys(stored)).toEqual(["agent:main:telegram:direct:A"]);
   });
 
+  it("keeps labels unique within a batch, across batches, and frees a cleared label", async () => {
+    const { dependencies } = await patcher({
+      "agent:main:a": { sessionId: "a", updatedAt: 1 },
+      "agent:main:b": { sessionId: "b", updatedAt: 1 },
+      "agent:main:c": { sessionId: "c", updatedAt: 1, label: "taken" },
+    });
+    // One batch: the second patch sees the label the first gave before it is committed.
+    const same = await Promise.allSettled([
+      patchSession(dependencies, { key: "agent:main:a", label: "dup" }),
+      patchSession(dependencies, { key: "agent:main:b", label: "dup" }),
+    ]);
+    expect(same.map((outcome) => outcome.status)).toEqual(["fulfilled", "rejected"]);
+    expect(same[1]).toMatchObject({ reason: { message: "label already in use: dup" } });
+    // Another batch sees the committed label.
+    await expect(patchSession(dependencies, { key: "agent:main:b", label: "dup" })).rejects.toThrow(
+      "label already in use: dup",
+    );
+    await expect(
+      patchSession(dependencies, { key: "agent:main:b", label: "taken" }),
+    ).rejects.toThrow("label already in use: taken");
+    // Clearing a label frees it, in the same batch and in a later one.
+    const freed = await Promise.all([
+      patchSession(dependencies, { key: "agent:main:c", label: null }),
+      patchSession(dependencies, { key: "agent:main:b", label: "taken" }),
+    ]);
+    expect(freed[1]).toMatchObject({ entry: { label: "taken" } });
+    await patchSession(dependencies, { key: "agent:main:a", label: null });
+    expect(await patchSession(dependencies, { key: "agent:main:c", label: "dup" })).toMatchObject({
+      entry: { label: "dup" },
+    });
+  });
+
+  it("checks label patches without a pass over a large store per patch", async () => {
+    const store: Record<string, object> = {};
+    for (let index = 0; index < 10_000; index += 1) {
+      store[`agent:main:s${index}`] = {
+        sessionId: `id-${index}`,
+        updatedAt: 1,
+        label: `l${index}`,
+      };
+    }
+    const { dependencies } = await patcher(store);
+    const started = performance.now();
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, index) =>
+        patchSession(dependencies, { key: `agent:main:s${index}`, label: `l${(index + 1) % 400}` }),
+      ),
+    );
+    // A generous bound: a pass over the store per patch took seconds.
+    expect(performance.now() - started).toBeLessThan(2000);
+    const rejected = outcomes.filter((outcome) => outcome.status === "rejected");
+    // Every label l1..l200 is held by another session when its patch runs, except where the
+    // holder gave its own label away earlier in the same batch.
+    expect(rejected.length).toBeGreaterThan(0);
+  });
+
   it("reads only the listed spellings of a draft, as given and normalised", () => {
     const store: Record<string, unknown> = {
       "agent:main:main": { sessionId: "c", updatedAt: 1 },

@@ -4,6 +4,7 @@ import {
   type SessionsChangedEvent,
   SessionsError,
 } from "@clawkeep/schema";
+import type { z } from "zod";
 import { DEFAULT_MAX_RESPONSE_BYTES } from "./list-response-cap.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { MethodRegistry } from "./method-registry.ts";
@@ -85,10 +86,44 @@ const sessionCounts = new WeakMap<object, number>();
 function countSessions(snapshot: object): number {
   let count = sessionCounts.get(snapshot);
   if (count === undefined) {
-    count = Object.keys(snapshot).length;
+    // A value that is not an object (`null`, a number) is not a session.
+    count = 0;
+    for (const value of Object.values(snapshot)) {
+      if (typeof value === "object" && value !== null) count += 1;
+    }
     sessionCounts.set(snapshot, count);
   }
   return count;
+}
+
+/** The longest session key a request may name; longer keys are refused before any store is read. */
+export const MAX_SESSION_KEY_LENGTH = 512;
+
+/**
+ * `schema` with its `key` (and each of `keys`) limited to {@link MAX_SESSION_KEY_LENGTH}
+ * characters, refused in the usual wording: `at /key: must NOT have more than 512 characters`.
+ */
+function withKeyLimit<Schema extends z.ZodType>(schema: Schema): Schema {
+  return schema.superRefine((params, context) => {
+    const tooLong = (value: unknown, path: (string | number)[]) => {
+      if (typeof value === "string" && value.length > MAX_SESSION_KEY_LENGTH) {
+        context.addIssue({
+          code: "too_big",
+          origin: "string",
+          maximum: MAX_SESSION_KEY_LENGTH,
+          inclusive: true,
+          path,
+          input: value,
+        });
+      }
+    };
+    if (typeof params !== "object" || params === null) return;
+    const { key, keys } = params as { key?: unknown; keys?: unknown };
+    tooLong(key, ["key"]);
+    if (Array.isArray(keys)) {
+      for (const [index, item] of keys.entries()) tooLong(item, ["keys", index]);
+    }
+  }) as unknown as Schema;
 }
 
 /**
@@ -123,38 +158,38 @@ export function registerSessionMethods(
   registry.register({
     name: "sessions.preview",
     scope: "read",
-    paramsSchema: SESSIONS_METHOD_PARAMS["sessions.preview"],
+    paramsSchema: withKeyLimit(SESSIONS_METHOD_PARAMS["sessions.preview"]),
     handler: (params, methodContext) =>
       previewSessions(context, params, methodContext.logger, options.previewScanBytes),
   });
   registry.register({
     name: "sessions.patch",
     scope: "admin",
-    paramsSchema: SESSIONS_METHOD_PARAMS["sessions.patch"],
+    paramsSchema: withKeyLimit(SESSIONS_METHOD_PARAMS["sessions.patch"]),
     handler: (params) => patchSession(writes, params),
   });
   registry.register({
     name: "sessions.reset",
     scope: "admin",
-    paramsSchema: SESSIONS_METHOD_PARAMS["sessions.reset"],
+    paramsSchema: withKeyLimit(SESSIONS_METHOD_PARAMS["sessions.reset"]),
     handler: (params, methodContext) => resetSession(writes, params, methodContext.logger),
   });
   registry.register({
     name: "sessions.delete",
     scope: "admin",
-    paramsSchema: SESSIONS_METHOD_PARAMS["sessions.delete"],
+    paramsSchema: withKeyLimit(SESSIONS_METHOD_PARAMS["sessions.delete"]),
     handler: (params, methodContext) => deleteSession(writes, params, methodContext.logger),
   });
   registry.register({
     name: "sessions.compact",
     scope: "admin",
-    paramsSchema: SESSIONS_METHOD_PARAMS["sessions.compact"],
+    paramsSchema: withKeyLimit(SESSIONS_METHOD_PARAMS["sessions.compact"]),
     handler: (params) => compactSession(writes, params),
   });
   registry.register({
     name: "sessions.resolve",
     scope: "read",
-    paramsSchema: SESSIONS_METHOD_PARAMS["sessions.resolve"],
+    paramsSchema: withKeyLimit(SESSIONS_METHOD_PARAMS["sessions.resolve"]),
     handler: (params) => resolveSession(context, params),
   });
   registry.register({

@@ -16,7 +16,11 @@ import {
   resolveSessionKeyFromResolveParams,
 } from "@clawkeep/session-utils";
 import type { SessionStoreSnapshot } from "@clawkeep/store";
-import { readTranscriptPreview } from "@clawkeep/transcripts";
+import {
+  DEFAULT_MAX_SCAN_BYTES,
+  readTranscriptPreview,
+  type TranscriptSource,
+} from "@clawkeep/transcripts";
 import { countRowsThatFit, truncateListResult } from "./list-response-cap.ts";
 import type { Logger } from "./logger.ts";
 import { type SessionMethodContext, transcriptLocatorFor } from "./session-method-context.ts";
@@ -68,7 +72,16 @@ export async function listSessions(
   return truncateListResult(result, keep, offset, maxBytes, requested);
 }
 
-/** `sessions.preview`: the newest messages of up to 64 sessions, each key echoed as sent. */
+/** A preview item without its key: what one transcript read answers. */
+type PreviewOutcome = Omit<SessionPreview, "key">;
+
+/**
+ * `sessions.preview`: the newest messages of up to 64 sessions, each key echoed as sent. Keys that
+ * name the same transcript share one read. The whole request reads at most `maxScanBytes` (64 MiB
+ * by default) from transcript ends: each distinct transcript may read an equal share of what is
+ * left when its read starts, and gives back what it did not use. A transcript whose share is used
+ * up before anything was found is answered `empty` with `truncated: true`.
+ */
 export async function previewSessions(
   context: SessionMethodContext,
   params: SessionsPreviewParams,
@@ -90,33 +103,72 @@ export async function previewSessions(
     }
     return snapshot;
   };
-  const previews = await mapWithConcurrency(
+
+  // First every key is resolved to its transcript (store reads only), so that the scan budget
+  // can be split among the distinct transcripts.
+  type Read = { locator: TranscriptSource; outcome?: Promise<PreviewOutcome> };
+  const reads = new Map<string, Read>();
+  const resolved = await mapWithConcurrency(
     keys,
     PREVIEW_CONCURRENCY,
-    async (key): Promise<SessionPreview> => {
+    async (key): Promise<PreviewOutcome | Read> => {
       try {
         const target = context.target(cfg, key);
         const found = findStoreEntry(await snapshotOf(target.storePath), target);
         const sessionId = found?.entry.sessionId?.trim() ?? "";
-        if (found === undefined || sessionId === "") return { key, status: "missing", items: [] };
-        const preview = await readTranscriptPreview(
-          transcriptLocatorFor(context, target, {
-            sessionId,
-            sessionFile: found.entry.sessionFile,
-          }),
-          {
-            maxItems: params.limit ?? 12,
-            maxChars: params.maxChars ?? 240,
-            ...(maxScanBytes === undefined ? {} : { maxScanBytes }),
-          },
-        );
-        const result: SessionPreview = {
+        if (found === undefined || sessionId === "") return { status: "missing", items: [] };
+        const sessionFile = found.entry.sessionFile;
+        const identity = JSON.stringify([target.storePath, target.agentId, sessionId, sessionFile]);
+        let read = reads.get(identity);
+        if (read === undefined) {
+          read = { locator: transcriptLocatorFor(context, target, { sessionId, sessionFile }) };
+          reads.set(identity, read);
+        }
+        return read;
+      } catch (error) {
+        logger.warn("session preview failed", {
           key,
-          status: preview.items.length > 0 ? "ok" : "empty",
-          items: preview.items,
-        };
-        if (preview.truncated) result.truncated = true;
-        return result;
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return { status: "error", items: [] };
+      }
+    },
+  );
+
+  let remaining = Math.max(0, Math.floor(maxScanBytes ?? DEFAULT_MAX_SCAN_BYTES));
+  let unstarted = reads.size;
+  const readPreview = async (read: Read): Promise<PreviewOutcome> => {
+    const allowance = Math.floor(remaining / Math.max(1, unstarted));
+    unstarted -= 1;
+    if (allowance === 0) return { status: "empty", items: [], truncated: true };
+    remaining -= allowance;
+    let scanned = allowance;
+    try {
+      const preview = await readTranscriptPreview(read.locator, {
+        maxItems: params.limit ?? 12,
+        maxChars: params.maxChars ?? 240,
+        maxScanBytes: allowance,
+      });
+      scanned = Math.min(allowance, preview.bytesScanned);
+      const outcome: PreviewOutcome = {
+        status: preview.items.length > 0 ? "ok" : "empty",
+        items: preview.items,
+      };
+      if (preview.truncated) outcome.truncated = true;
+      return outcome;
+    } finally {
+      remaining += allowance - scanned;
+    }
+  };
+  const previews = await mapWithConcurrency(
+    keys.map((key, index) => ({ key, item: resolved[index] as PreviewOutcome | Read })),
+    PREVIEW_CONCURRENCY,
+    async ({ key, item }): Promise<SessionPreview> => {
+      if (!("locator" in item)) return { key, ...item };
+      item.outcome ??= readPreview(item);
+      try {
+        const outcome = await item.outcome;
+        return { key, ...outcome, items: [...outcome.items] };
       } catch (error) {
         logger.warn("session preview failed", {
           key,

@@ -17,6 +17,7 @@ import {
   applySessionsPatchToStore,
   buildResetSessionEntry,
   findStoreEntry,
+  indexStoreLabels,
   resolveAgentMainSessionKey,
   resolveMainSessionKey,
   type SessionStoreTarget,
@@ -43,8 +44,6 @@ import {
   findListedSpellings,
   keysOfDraft,
   listSessionSpellings,
-  type StoreView,
-  viewOfDraft,
   viewOfKeys,
 } from "./store-view.ts";
 
@@ -131,13 +130,28 @@ async function archiveTranscripts(
   return archived;
 }
 
+/** The entries under `keys`; a value that is not an object (`null`) is no session and is skipped. */
 function entriesOf(draft: SessionStore, keys: readonly string[]): SessionEntry[] {
   const entries: SessionEntry[] = [];
   for (const key of keys) {
-    const entry = entryOfDraft(draft, key);
-    if (entry !== undefined) entries.push(entry);
+    const entry: unknown = entryOfDraft(draft, key);
+    if (typeof entry === "object" && entry !== null) entries.push(entry as SessionEntry);
   }
   return entries;
+}
+
+// Labels given by the label patches of a batch, by the committed snapshot the batch started from:
+// the batch's later patches see them before they are committed. A claim whose patch then failed
+// is harmless: every holder is checked against the draft.
+const labelClaims = new WeakMap<object, Map<string, Set<string>>>();
+
+function batchLabelClaims(committed: object): Map<string, Set<string>> {
+  let claims = labelClaims.get(committed);
+  if (claims === undefined) {
+    claims = new Map();
+    labelClaims.set(committed, claims);
+  }
+  return claims;
 }
 
 /** `sessions.patch`: the patch rules applied under the store's lock; a rejected patch writes nothing. */
@@ -151,21 +165,42 @@ export async function patchSession(
   const target = context.target(cfg, key);
   await watchTarget(dependencies, cfg, target);
   const lookup = context.keyLookup(target.storePath);
-  const result = await context.store(target.storePath).update(async (draft) => {
-    let lookups: StoreView;
-    if (typeof patch.label === "string") {
-      // Label uniqueness reads every entry, so only a label patch pays for the full view (a trap
-      // per key).
-      lookups = viewOfDraft(draft);
-    } else {
-      // Any other patch reads the listed spellings of its own session directly. Only when none
-      // is stored (the patch would create the session) is every key looked through, for a twin
-      // spelt in another case that the patch then moves to the canonical key.
-      let spellings = findListedSpellings(draft, target);
-      if (spellings.length === 0) spellings = await findKeySpellings(lookup, target);
-      lookups = viewOfKeys(draft, spellings);
+  const backend = context.store(target.storePath);
+  const result = await backend.update(async (draft) => {
+    // The patch reads the listed spellings of its own session directly. Only when none is stored
+    // (the patch would create the session) is every key looked through, for a twin spelt in
+    // another case that the patch then moves to the canonical key.
+    let spellings = findListedSpellings(draft, target);
+    if (spellings.length === 0) spellings = await findKeySpellings(lookup, target);
+    const lookups = viewOfKeys(draft, spellings);
+    if (typeof patch.label !== "string") {
+      return applySessionsPatchToStore({ cfg, store: draft, snapshot: lookups, target, patch });
     }
-    return applySessionsPatchToStore({ cfg, store: draft, snapshot: lookups, target, patch });
+    // Label uniqueness: the holders of a label are those of the committed state (an index built
+    // once per snapshot) and those written earlier in this batch, each read as it is now.
+    const committed = await backend.snapshot();
+    const claims = batchLabelClaims(committed);
+    const labelHolders = (label: string) => {
+      const keys = new Set([
+        ...(indexStoreLabels(committed).get(label) ?? []),
+        ...(claims.get(label) ?? []),
+      ]);
+      return [...keys].map((holder) => [holder, entryOfDraft(draft, holder)] as const);
+    };
+    const outcome = applySessionsPatchToStore({
+      cfg,
+      store: draft,
+      snapshot: lookups,
+      target,
+      patch,
+      labelHolders,
+    });
+    if (outcome.ok && outcome.entry.label !== undefined) {
+      const holders = claims.get(outcome.entry.label) ?? new Set<string>();
+      holders.add(outcome.key);
+      claims.set(outcome.entry.label, holders);
+    }
+    return outcome;
   });
   if (!result.ok) throw new SessionsError(result.error.code, result.error.message);
   return {
@@ -281,6 +316,19 @@ export async function deleteSession(
   return { ok: true, key: canonical, deleted, archived };
 }
 
+/** Throws `INVALID_PARAMS` when a key of `target` holds a value that is not an entry (`null`). */
+function assertSessionEntries(
+  store: Readonly<Record<string, unknown>>,
+  target: SessionStoreTarget,
+): void {
+  for (const key of [target.canonicalKey, ...target.storeKeys]) {
+    const value = Object.hasOwn(store, key) ? store[key] : undefined;
+    if (value !== undefined && (typeof value !== "object" || value === null)) {
+      throw new SessionsError("INVALID_PARAMS", `invalid session entry for ${key}`);
+    }
+  }
+}
+
 /**
  * `sessions.compact`: keeps the header and the newest `maxLines` entries of the transcript (under
  * the transcript lock, with a `.bak.<time>` backup), then clears the entry's token counters and
@@ -295,7 +343,9 @@ export async function compactSession(
   const target = context.target(cfg, params.key);
   const key = target.canonicalKey;
   const backend = context.store(target.storePath);
-  const found = findStoreEntry(await backend.snapshot(), target);
+  const snapshot = await backend.snapshot();
+  assertSessionEntries(snapshot, target);
+  const found = findStoreEntry(snapshot, target);
   const sessionId = found?.entry.sessionId?.trim() ?? "";
   if (found === undefined || sessionId === "") {
     return { ok: true, key, compacted: false, reason: "no sessionId" };

@@ -113,6 +113,7 @@ export {
   type ApplySessionsPatchToStoreResult,
   applySessionsPatchToStore,
 } from "./patch/apply-patch-to-store.ts";
+export { indexStoreLabels, type StoreLabelIndex } from "./patch/label-index.ts";
 export {
   formatThinkingLevelHint,
   normalizeElevatedLevel,

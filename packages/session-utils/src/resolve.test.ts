@@ -127,6 +127,26 @@ describe("resolveSessionKeyFromResolveParams: by key", () => {
   });
 });
 
+describe("resolveSessionKeyFromResolveParams: a corrupt store", () => {
+  it("answers the store's error, naming it, when a session id or label is not found", async () => {
+    const stateDir = await testdir({
+      [storeFile("main")]: "{",
+      [storeFile("ops")]: JSON.stringify({
+        "agent:ops:x": { sessionId: "o", updatedAt: 1, label: "ops" },
+      }),
+    });
+    const resolve = (params: SessionsResolveParams) =>
+      resolveSessionKeyFromResolveParams({ cfg: config(), params, stateDir, env: {} });
+    for (const params of [{ sessionId: "sess-main" }, { label: "dev" }]) {
+      const result = await resolve(params);
+      expect(result).toMatchObject({ ok: false, error: { code: "STORE_CORRUPT" } });
+      expect(result.ok ? "" : result.error.message).toContain(storeFile("main"));
+    }
+    // What the readable stores hold is still found.
+    expect(await resolve({ label: "ops" })).toEqual({ ok: true, key: "agent:ops:x" });
+  });
+});
+
 describe("resolveSessionKeyFromResolveParams: by sessionId", () => {
   it("finds the session by its id (#160)", async () => {
     expect(await resolveWith({ sessionId: "sess-group" })).toEqual({

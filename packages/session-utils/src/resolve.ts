@@ -89,7 +89,9 @@ export async function resolveSessionKeyFromResolveParams(
     const matches = selectSessionKeys(combined.store, filters, { now }).filter((key) => {
       return key === sessionId || combined.store[key]?.sessionId === sessionId;
     });
-    if (matches.length === 0) return fail("SESSION_NOT_FOUND", `No session found: ${sessionId}`);
+    if (matches.length === 0) {
+      return unreadable(combined) ?? fail("SESSION_NOT_FOUND", `No session found: ${sessionId}`);
+    }
     if (matches.length > 1) {
       return fail(
         "INVALID_PARAMS",
@@ -103,7 +105,10 @@ export async function resolveSessionKeyFromResolveParams(
   if (!parsed.ok) return fail("INVALID_PARAMS", parsed.message);
   const matches = selectSessionKeys(combined.store, { ...filters, label: parsed.label }, { now });
   if (matches.length === 0) {
-    return fail("SESSION_NOT_FOUND", `No session found with label: ${parsed.label}`);
+    return (
+      unreadable(combined) ??
+      fail("SESSION_NOT_FOUND", `No session found with label: ${parsed.label}`)
+    );
   }
   if (matches.length > 1) {
     return fail(
@@ -112,6 +117,23 @@ export async function resolveSessionKeyFromResolveParams(
     );
   }
   return { ok: true, key: matches[0] as string };
+}
+
+/**
+ * When a lookup found nothing and an agent store could not be read, the session may be in it: the
+ * answer is that store's error (`STORE_CORRUPT` naming its path, as a lookup by key answers), not
+ * "no session found". Several unreadable stores are named together.
+ */
+function unreadable(combined: CombinedSessionStore): ResolveSessionKeyResult | undefined {
+  const [first] = combined.warnings;
+  if (first === undefined) return undefined;
+  const messages = combined.warnings.map((warning) => {
+    const prefix = `skipped the store of agent ${warning.agentId}: `;
+    return warning.message.startsWith(prefix)
+      ? warning.message.slice(prefix.length)
+      : warning.message;
+  });
+  return fail(first.code as SessionsOperationError["code"], messages.join("; "));
 }
 
 async function loadCombined(

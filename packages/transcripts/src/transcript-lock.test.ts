@@ -1,4 +1,4 @@
-import { open, readdir, readFile, rename, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { testdir } from "@clawkeep/test-utils";
 import { describe, expect, it, vi } from "vitest";
@@ -88,5 +88,20 @@ describe("creating a transcript lock", () => {
     await expect(stat(`${file}.lock`)).rejects.toMatchObject({ code: "ENOENT" });
     // Nobody has to wait for the grace of an unreadable lock.
     expect(await withTranscriptLock(file, async () => "next", { timeoutMs: 100 })).toBe("next");
+  });
+});
+
+describe("a directory at the lock path", () => {
+  it("fails with TRANSCRIPT_LOCKED naming the path, without running the work", async () => {
+    const dir = await testdir();
+    const file = join(dir, "s.jsonl");
+    await writeFile(file, "");
+    await mkdir(`${file}.lock`);
+    const work = vi.fn(async () => "done");
+    await expect(withTranscriptLock(file, work, { timeoutMs: 0 })).rejects.toMatchObject({
+      code: "TRANSCRIPT_LOCKED",
+      message: `session file locked (not a lock file): ${file}.lock`,
+    });
+    expect(work).not.toHaveBeenCalled();
   });
 });

@@ -82,6 +82,20 @@ export interface ObservedLock {
 }
 
 /** The content and identity of a lock file, read through one handle; undefined when it is gone. */
+/**
+ * Something other than a file (a directory) sits at the lock path: nobody can take the lock, and
+ * it is not ours to remove.
+ */
+function notALockFile(lockPath: string): SessionsError {
+  return new SessionsError(
+    "TRANSCRIPT_LOCKED",
+    `session file locked (not a lock file): ${lockPath}`,
+    {
+      details: { lockPath },
+    },
+  );
+}
+
 async function readLockFile(
   lockPath: string,
 ): Promise<Pick<ObservedLock, "content" | "dev" | "inode" | "mtimeMs"> | undefined> {
@@ -89,11 +103,14 @@ async function readLockFile(
   try {
     handle = await open(lockPath, "r");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    if (code === "EISDIR") throw notALockFile(lockPath);
     throw error;
   }
   try {
     const stats = await handle.stat();
+    if (!stats.isFile()) throw notALockFile(lockPath);
     const content = await handle.readFile("utf8");
     return { content, dev: stats.dev, inode: stats.ino, mtimeMs: stats.mtimeMs };
   } finally {

@@ -137,7 +137,8 @@ function findNewestSpelling<E extends WithUpdatedAt>(
     const index = wanted.indexOf(normalizeSessionKeyCase(candidate, options));
     if (index < 0) continue;
     const entry = store[candidate];
-    if (entry === undefined) continue;
+    // A value that is not an object (`null`, a number) is no session: lookups see it as absent.
+    if (typeof entry !== "object" || entry === null) continue;
     const time = updatedAtOf(entry);
     const rank = candidate === wanted[index] ? index : wanted.length + index;
     if (

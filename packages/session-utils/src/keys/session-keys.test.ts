@@ -135,6 +135,25 @@ describe("resolveGatewaySessionStoreTarget", () => {
     );
   });
 
+  it("canonicalises an agent segment that is not a valid agent id", () => {
+    const cfg = config({});
+    const target = resolveGatewaySessionStoreTarget({
+      cfg,
+      key: "agent:../../x:main",
+      stateDir: "/s",
+    });
+    expect(target.canonicalKey).toBe("agent:x:main");
+    expect(target.agentId).toBe("x");
+    expect(target.storePath).toBe(resolve("/s/agents/x/sessions/sessions.json"));
+    expect(
+      resolveGatewaySessionStoreTarget({
+        cfg,
+        key: "agent:../main:discord:group:dev",
+        stateDir: "/s",
+      }).canonicalKey,
+    ).toBe("agent:main:discord:group:dev");
+  });
+
   it("stores global and unknown in the default agent's store (#36)", () => {
     const cfg = config({ agents: { list: [{ id: "ops", default: true }] } });
     for (const sentinel of ["global", "unknown"]) {

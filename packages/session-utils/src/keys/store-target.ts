@@ -1,3 +1,4 @@
+import { normalizeAgentId, parseAgentSessionKey } from "@clawkeep/schema";
 import { type Env, resolveStorePath } from "@clawkeep/store";
 import { resolveDefaultAgentId } from "../config/agents.ts";
 import type { SessionsConfig } from "../config/sessions-config.ts";
@@ -55,7 +56,16 @@ export function resolveGatewaySessionStoreTarget(
 ): SessionStoreTarget {
   const { cfg } = params;
   const rawKey = params.key.trim();
-  const canonicalKey = resolveSessionStoreKey({ cfg, sessionKey: rawKey });
+  let canonicalKey = resolveSessionStoreKey({ cfg, sessionKey: rawKey });
+  // An agent segment that is not a valid agent id (`agent:../../x:main`) names the agent it
+  // normalises to, so the key is stored under that agent's canonical form (`agent:x:main`).
+  const parsed = parseAgentSessionKey(canonicalKey);
+  if (parsed !== null && normalizeAgentId(parsed.agentId) !== parsed.agentId.toLowerCase()) {
+    canonicalKey = resolveSessionStoreKey({
+      cfg,
+      sessionKey: `agent:${normalizeAgentId(parsed.agentId)}:${parsed.rest}`,
+    });
+  }
   const agentId = resolveSessionStoreAgentId(cfg, canonicalKey);
   const pathOptions: { agentId: string; stateDir?: string; env?: Env } = { agentId };
   if (params.stateDir !== undefined) pathOptions.stateDir = params.stateDir;

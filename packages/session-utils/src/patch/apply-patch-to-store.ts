@@ -26,6 +26,14 @@ export interface ApplySessionsPatchToStoreParams {
    */
   target: { canonicalKey: string; storeKeys: readonly string[]; mainKey?: string };
   patch: SessionsPatch;
+  /**
+   * The keys that may carry `label`, each with its current entry (see `indexStoreLabels`): the
+   * label check then looks only at them instead of every entry of `snapshot`. It must list every
+   * key that carries the label now (those of the committed state and those written earlier in
+   * the same batch); a listed key whose entry no longer carries the label is skipped.
+   * @default every entry of `snapshot`
+   */
+  labelHolders?: (label: string) => Iterable<readonly [string, SessionEntry | undefined]>;
   /** Current time in epoch ms. @default Date.now */
   now?: () => number;
   /** Session id for a patch that creates its session. @default crypto.randomUUID */
@@ -54,6 +62,17 @@ export function applySessionsPatchToStore(
   const { cfg, store, target } = params;
   const view = params.snapshot ?? store;
   const mainKey = target.mainKey ?? cfg.session.mainKey;
+  // A stored value that is not an object is no session, but it may be someone's data: a patch
+  // refuses to overwrite it rather than replacing it with a new session.
+  for (const key of [target.canonicalKey, ...target.storeKeys]) {
+    const value: unknown = Object.hasOwn(view, key) ? view[key] : undefined;
+    if (value !== undefined && (typeof value !== "object" || value === null)) {
+      return {
+        ok: false,
+        error: { code: "INVALID_PARAMS", message: `invalid session entry for ${key}` },
+      };
+    }
+  }
   const found = findStoreEntry(view, target, { mainKey });
   const ownKeys = new Set(
     [target.canonicalKey, ...target.storeKeys].map((key) =>
@@ -61,8 +80,9 @@ export function applySessionsPatchToStore(
     ),
   );
   const isLabelTaken = (label: string): boolean => {
-    for (const [key, entry] of Object.entries(view)) {
-      if (entry?.label !== label) continue;
+    const holders = params.labelHolders?.(label) ?? Object.entries(view);
+    for (const [key, entry] of holders) {
+      if (typeof entry !== "object" || entry === null || entry.label !== label) continue;
       if (key === found?.key || key === target.canonicalKey) continue;
       // Another spelling of this session (a twin, its bare key) is the same session, not a rival.
       if (ownKeys.has(normalizeSessionKeyCase(key, { mainKey }))) continue;
