@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, readFile, unlink } from "node:fs/promises";
+import { lstat, mkdir, readFile, unlink } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import {
   checkSessionEntry,
@@ -19,6 +19,7 @@ import {
 import {
   createFileExclusively,
   loadSessionStore,
+  removeOrphanedTempFiles,
   resolveStorePath,
   updateSessionStore,
 } from "@clawkeep/store";
@@ -154,7 +155,11 @@ export interface ImportedSession {
   notes: string[];
 }
 
-/** Checks a parsed export file; throws `INVALID_PARAMS` naming what is wrong. */
+/**
+ * Checks a parsed export file: its shape, the transcript's checksum and lines (see
+ * `checkTranscriptText`), and that an `agent:<id>:…` key names the same agent as `agentId`.
+ * Throws `INVALID_PARAMS` naming what is wrong.
+ */
 export function parseSessionExport(value: unknown): SessionExport {
   const result = SessionExportSchema.safeParse(value);
   if (!result.success) {
@@ -173,7 +178,85 @@ export function parseSessionExport(value: unknown): SessionExport {
       "the transcript in the export does not match its checksum: the file was altered or cut off",
     );
   }
+  if (document.transcript !== null) {
+    checkTranscriptText(document.transcript.text, document.entry.sessionId);
+  }
+  keyAgentOf(document);
   return document;
+}
+
+function transcriptProblem(line: number, problem: string): SessionsError {
+  return new SessionsError(
+    "INVALID_PARAMS",
+    `the transcript in the export is not valid: line ${line}: ${problem}`,
+    { details: { line } },
+  );
+}
+
+/**
+ * Checks an exported transcript as openclaw would need it to be: every line a JSON object (blank
+ * lines aside), at most one `session` header and only as the first line, naming `sessionId`, and
+ * every `parentId` null or the `id` of an earlier entry. Throws `INVALID_PARAMS` naming the first
+ * line (1-based) that is not.
+ */
+function checkTranscriptText(text: string, sessionId: string): void {
+  const ids = new Set<string>();
+  const lines = text.split("\n");
+  for (let index = 0; index < lines.length; index += 1) {
+    const line = lines[index] as string;
+    const number = index + 1;
+    if (line.trim() === "") continue;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      throw transcriptProblem(number, "not JSON (a torn or hand-edited line)");
+    }
+    if (typeof record !== "object" || record === null || Array.isArray(record)) {
+      throw transcriptProblem(number, "not a JSON object");
+    }
+    const entry = record as Record<string, unknown>;
+    if (entry.type === "session") {
+      if (index !== 0) throw transcriptProblem(number, "a session header after the first line");
+      if (entry.id !== sessionId) {
+        throw transcriptProblem(
+          number,
+          `the header names session ${JSON.stringify(entry.id)}, the entry ${JSON.stringify(sessionId)}`,
+        );
+      }
+      continue;
+    }
+    const parentId = entry.parentId;
+    if (parentId !== undefined && parentId !== null) {
+      if (typeof parentId !== "string" || !ids.has(parentId)) {
+        throw transcriptProblem(
+          number,
+          `parentId ${JSON.stringify(parentId)} is not the id of an earlier entry`,
+        );
+      }
+    }
+    if (typeof entry.id === "string") ids.add(entry.id);
+  }
+}
+
+/**
+ * The agent a document's key belongs to (`agent:<id>:…`), checked against its `agentId`; the
+ * `agentId` itself for a key of another shape. Throws `INVALID_PARAMS` when they disagree: the
+ * entry would land in a store where its key is never looked up.
+ */
+function keyAgentOf(document: SessionExport): string {
+  const agentId = normalizeAgentId(document.agentId);
+  const parsed = parseAgentSessionKey(document.key);
+  if (parsed === null) return agentId;
+  const keyAgent = normalizeAgentId(parsed.agentId);
+  if (keyAgent !== agentId) {
+    throw new SessionsError(
+      "INVALID_PARAMS",
+      `the export's key ${document.key} belongs to agent ${keyAgent}, but its agentId is ${agentId}; fix one of them`,
+      { details: { key: document.key, agentId: document.agentId } },
+    );
+  }
+  return keyAgent;
 }
 
 function retargetKey(key: string, fromAgent: string, toAgent: string): string {
@@ -206,6 +289,26 @@ function renameTranscriptHeader(text: string, sessionId: string): string {
     // No header (a compacted transcript): nothing names the session id.
   }
   return text;
+}
+
+/**
+ * True when `path` is a regular file (not a symlink) holding exactly `text`: the transcript an
+ * earlier run of the same import created before it was killed.
+ */
+async function holdsExactly(path: string, text: string): Promise<boolean> {
+  try {
+    const stats = await lstat(path);
+    if (!stats.isFile()) return false;
+    const expected = Buffer.from(text, "utf8");
+    if (stats.size !== expected.length) return false;
+    return (await readFile(path)).equals(expected);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw new SessionsError("STORE_IO", `cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+      details: { path, errno: (error as NodeJS.ErrnoException).code },
+    });
+  }
 }
 
 interface Conflicts {
@@ -248,7 +351,11 @@ function describeConflicts(
  * created first (never over an existing file), then the entry is added under the store lock.
  * Refuses with `ALREADY_EXISTS` when the key, the session id or the transcript exists, unless
  * `rename` is set, which assigns a fresh key and/or session id and reports the mapping. A label
- * another session of the store has is dropped (see `notes`).
+ * another session of the store has is dropped (see `notes`). The transcript is checked first
+ * (see {@link parseSessionExport}), and the target agent is the one the key names. Crash-safe: temp
+ * files of dead writers beside the transcript are removed, and a transcript byte-identical to the
+ * one imported with no entry for its key or session id (a run killed before the entry was
+ * written) is kept and completed rather than refused.
  */
 export async function importSession(
   value: unknown,
@@ -257,7 +364,7 @@ export async function importSession(
   const document = parseSessionExport(value);
   const config = options.config ?? createDefaultSessionsConfig();
   const stateDir = resolve(options.stateDir);
-  const fromAgent = normalizeAgentId(document.agentId);
+  const fromAgent = keyAgentOf(document);
   const agentId = normalizeAgentId(options.agentId ?? document.agentId);
   const storePath = resolveStorePath(config.session.store, { agentId, stateDir });
   const sessionsDir = dirname(storePath);
@@ -279,6 +386,19 @@ export async function importSession(
     transcriptPath,
     config.session.mainKey,
   );
+  // An earlier run killed between creating the transcript and writing the entry left the very
+  // same transcript and no entry: this run completes it instead of refusing.
+  const resuming =
+    conflicts.transcript &&
+    conflicts.key === undefined &&
+    conflicts.sessionId === undefined &&
+    transcriptPath !== null &&
+    document.transcript !== null &&
+    (await holdsExactly(transcriptPath, document.transcript.text));
+  if (resuming) {
+    conflicts.transcript = false;
+    notes.push(`completed an interrupted import: ${transcriptPath} was already written`);
+  }
   const problems = describeConflicts(conflicts, sessionId, transcriptPath);
   if (problems.length > 0) {
     if (options.rename !== true) {
@@ -306,7 +426,11 @@ export async function importSession(
   }
 
   await mkdir(sessionsDir, { recursive: true });
-  if (transcriptPath !== null && document.transcript !== null) {
+  // A killed earlier run may have left `<transcript>.<pid>.<random>.tmp` behind.
+  if (transcriptPath !== null) await removeOrphanedTempFiles(transcriptPath);
+  // Only a transcript this run created is removed when the entry cannot be written.
+  const created = transcriptPath !== null && !resuming;
+  if (created && transcriptPath !== null && document.transcript !== null) {
     const text =
       sessionId === originalId
         ? document.transcript.text
@@ -349,11 +473,11 @@ export async function importSession(
     );
   } catch (error) {
     // The transcript was created for this import alone; without its entry it would be an orphan.
-    if (transcriptPath !== null) await unlink(transcriptPath);
+    if (created && transcriptPath !== null) await unlink(transcriptPath);
     throw error;
   }
   if (late !== undefined) {
-    if (transcriptPath !== null) await unlink(transcriptPath);
+    if (created && transcriptPath !== null) await unlink(transcriptPath);
     throw new SessionsError(
       "ALREADY_EXISTS",
       `cannot import ${document.key} into ${storePath}: ${describeConflicts(late, sessionId, null).join("; ")} (written meanwhile)`,

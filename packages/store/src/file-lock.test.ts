@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { mkdir, rm, utimes, writeFile } from "node:fs/promises";
+import { existsSync, lstatSync, readdirSync } from "node:fs";
+import { mkdir, open, readFile, rm, unlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -26,19 +26,34 @@ async function writeOpenclawLock(path: string, pid = process.ppid): Promise<void
 }
 
 describe("acquireFileLock", () => {
-  it("creates the lock directory with its owner and removes both on release", async () => {
+  it("creates the lock as a plain file holding its owner and removes it on release", async () => {
     const path = await storePath();
     const { lock, release } = await acquireFileLock(path);
     expect(lock.lockPath).toBe(`${path}.lock`);
-    expect(existsSync(join(`${path}.lock`, LOCK_OWNER_FILE))).toBe(true);
+    expect(lstatSync(`${path}.lock`).isFile()).toBe(true);
+    const record = JSON.parse(await readFile(`${path}.lock`, "utf8")) as Record<string, unknown>;
+    expect(record).toMatchObject({ pid: process.pid, host: hostname(), owner: "clawkeep" });
+    expect(record.startedAt).toBeGreaterThan(Date.now() - 10_000);
     expect(await readFileLockOwner(path)).toMatchObject({
-      kind: "directory",
+      kind: "file",
       pid: process.pid,
       host: hostname(),
     });
     lock.assertHeld();
     await release();
-    expect(existsSync(`${path}.lock`)).toBe(false);
+    expect(readdirSync(join(path, ".."))).toEqual([]);
+  });
+
+  it("can be broken by openclaw's unlink once stale, and openclaw's wx create then succeeds", async () => {
+    const path = await storePath();
+    const { lock, release } = await acquireFileLock(path, { staleMs: 2000 });
+    // openclaw 2026.2's recovery: stat, unlink when older than its stale time, create with wx.
+    await utimes(`${path}.lock`, LONG_AGO, LONG_AGO);
+    await unlink(`${path}.lock`);
+    const handle = await open(`${path}.lock`, "wx");
+    await handle.close();
+    expect(lock.signal.aborted).toBe(false);
+    await release();
   });
 
   it("creates a missing parent directory", async () => {
@@ -79,7 +94,7 @@ describe("acquireFileLock", () => {
     await utimes(`${path}.lock`, LONG_AGO, new Date(Date.now() - 31_000));
     const started = Date.now();
     await withFileLock(path, async () => {
-      expect((await readFileLockOwner(path))?.kind).toBe("directory");
+      expect(await readFileLockOwner(path)).toMatchObject({ kind: "file", pid: process.pid });
     });
     expect(Date.now() - started).toBeLessThan(2000);
     expect(existsSync(`${path}.lock`)).toBe(false);
@@ -99,7 +114,17 @@ describe("acquireFileLock", () => {
     });
   });
 
-  it("breaks at once a lock whose owner on this host is dead", async () => {
+  it("breaks at once a lock file whose owner on this host is dead", async () => {
+    const path = await storePath();
+    const record = { pid: 999_999_999, startedAt: Date.now(), host: hostname(), owner: "clawkeep" };
+    await writeFile(`${path}.lock`, JSON.stringify(record), { flag: "wx" });
+    const started = Date.now();
+    await withFileLock(path, () => undefined, { timeoutMs: 1000 });
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(readdirSync(join(path, ".."))).toEqual([]);
+  });
+
+  it("breaks at once an older build's lock directory whose owner on this host is dead", async () => {
     const path = await storePath();
     await mkdir(`${path}.lock`);
     await writeFile(
@@ -111,7 +136,25 @@ describe("acquireFileLock", () => {
     expect(Date.now() - started).toBeLessThan(500);
   });
 
-  it("leaves a fresh lock of another host or of a live process alone", async () => {
+  it("leaves a fresh lock file of another host or of a live process alone", async () => {
+    for (const owner of [
+      { pid: 999_999_999, startedAt: Date.now(), host: `not-${hostname()}` },
+      { pid: process.ppid, startedAt: Date.now(), host: hostname() },
+    ]) {
+      const path = await storePath();
+      await writeFile(`${path}.lock`, JSON.stringify(owner), { flag: "wx" });
+      await expect(acquireFileLock(path, { timeoutMs: 100 })).rejects.toMatchObject({
+        code: "STORE_LOCKED",
+      });
+      expect(JSON.parse(await readFile(`${path}.lock`, "utf8"))).toEqual(owner);
+      // Once stale, it is broken whoever owned it.
+      await utimes(`${path}.lock`, LONG_AGO, LONG_AGO);
+      await withFileLock(path, () => undefined, { timeoutMs: 1000 });
+      expect(readdirSync(join(path, ".."))).toEqual([]);
+    }
+  });
+
+  it("leaves a fresh lock directory of another host, a live process or no owner alone", async () => {
     for (const owner of [
       { pid: 999_999_999, host: `not-${hostname()}`, createdAt: Date.now() },
       { pid: process.ppid, host: hostname(), createdAt: Date.now() },
@@ -125,10 +168,34 @@ describe("acquireFileLock", () => {
       await expect(acquireFileLock(path, { timeoutMs: 100 })).rejects.toMatchObject({
         code: "STORE_LOCKED",
       });
-      // Once stale, it is broken whoever owned it.
+      // Once stale, it is broken whoever owned it, and replaced by a lock file.
       await utimes(`${path}.lock`, LONG_AGO, LONG_AGO);
-      await withFileLock(path, () => undefined, { timeoutMs: 1000 });
+      await withFileLock(
+        path,
+        async () => {
+          expect((await readFileLockOwner(path))?.kind).toBe("file");
+        },
+        { timeoutMs: 1000 },
+      );
+      expect(readdirSync(join(path, ".."))).toEqual([]);
     }
+  });
+
+  it("refreshes the lock file's mtime while held, without calling it compromised", async () => {
+    const path = await storePath();
+    await withFileLock(
+      path,
+      async (lock) => {
+        const taken = lstatSync(`${path}.lock`).mtimeMs;
+        // proper-lockfile refreshes every 1000 ms at the minimum 2000 ms staleMs.
+        await sleep(2500);
+        expect(lstatSync(`${path}.lock`).mtimeMs).toBeGreaterThan(taken);
+        expect(lock.signal.aborted).toBe(false);
+        lock.assertHeld();
+      },
+      { staleMs: 2000 },
+    );
+    expect(existsSync(`${path}.lock`)).toBe(false);
   });
 
   it("excludes a second holder in the same process until the first releases", async () => {

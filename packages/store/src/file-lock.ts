@@ -1,6 +1,17 @@
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import { lstat, mkdir, open, readFile, rmdir, unlink } from "node:fs/promises";
+import {
+  link,
+  lstat,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  rmdir,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -15,7 +26,10 @@ export const DEFAULT_LOCK_STALE_MS = 30_000;
 /** proper-lockfile refuses shorter stale times; so do we, rather than pretend. */
 export const MIN_LOCK_STALE_MS = 2_000;
 
-/** Name of the file inside a clawkeep lock directory that says who holds it. */
+/**
+ * Name of the owner record inside a lock directory left by an older clawkeep build (which took
+ * the lock with `mkdir`). Current locks are a plain file that holds the owner record itself.
+ */
 export const LOCK_OWNER_FILE = "owner.json";
 
 export interface FileLockOptions {
@@ -47,7 +61,10 @@ export interface HeldFileLock {
 
 /** Who holds a store lock, as far as the lock itself says. */
 export interface FileLockOwner {
-  /** `directory`: a proper-lockfile lock (clawkeep); `file`: openclaw's plain lock file. */
+  /**
+   * `file`: a plain lock file, taken by clawkeep or by openclaw (clawkeep's record also has `host`
+   * and `"owner": "clawkeep"`); `directory`: a lock left by an older clawkeep build.
+   */
   kind: "directory" | "file";
   lockPath: string;
   pid: number | undefined;
@@ -75,26 +92,108 @@ async function removeIgnoringMissing(path: string): Promise<void> {
   }
 }
 
-async function removeLockPath(lockPath: string): Promise<void> {
-  if (!releasing.has(lockPath)) {
-    // proper-lockfile decided this lock is stale from a stat taken earlier; another process may
-    // have broken it and taken a fresh one since. Look again so that we never remove a live lock.
-    const stats = await lstat(lockPath);
-    const staleMs = staleTimes.get(lockPath) ?? DEFAULT_LOCK_STALE_MS;
-    if (stats.mtimeMs >= Date.now() - staleMs) {
-      throw Object.assign(new Error(`lock is held: ${lockPath}`), { code: "ELOCKED" });
-    }
-    if (!stats.isDirectory()) {
-      // openclaw 2026.2 locks with a plain file at the same path.
-      await unlink(lockPath);
-      return;
-    }
+/** The owner record clawkeep writes into its lock file; openclaw reads `pid` and `startedAt`. */
+function ownerRecord(): string {
+  return JSON.stringify({
+    pid: process.pid,
+    startedAt: Date.now(),
+    host: hostname(),
+    owner: "clawkeep",
+  });
+}
+
+function lockTempPath(lockPath: string): string {
+  // The pattern of atomic-write's temp files, so that removeOrphanedTempFiles(lockPath) finds
+  // those of a process killed while taking or breaking the lock.
+  return `${lockPath}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+}
+
+/**
+ * Creates `lockPath` as a plain file that already holds the owner record: the record is written
+ * to a temp file beside it and hard-linked into place, so no process ever sees the lock without
+ * its owner (a kill at any point leaves either no lock or a complete one). The link fails with
+ * `EEXIST` while the lock is held; that error is passed on unchanged for proper-lockfile.
+ */
+async function createLockFile(lockPath: string): Promise<void> {
+  const tempPath = lockTempPath(lockPath);
+  await writeFile(tempPath, ownerRecord(), { flag: "wx" });
+  try {
+    await link(tempPath, lockPath);
+  } finally {
+    await removeIgnoringMissing(tempPath);
   }
+}
+
+/** Removes a lock directory left by an older clawkeep build, with its owner record. */
+async function removeLockDirectory(lockPath: string): Promise<void> {
   await removeIgnoringMissing(join(lockPath, LOCK_OWNER_FILE));
   await rmdir(lockPath);
 }
 
+function heldError(lockPath: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`lock is held: ${lockPath}`), { code: "ELOCKED" });
+}
+
+/**
+ * Removes the lock file at `lockPath` only if `isStillBreakable` says so of the file actually
+ * removed. The file is first renamed aside (atomic: exactly one of several breakers gets it), then
+ * judged; a lock taken by someone else since it was judged stale is linked back in place, keeping
+ * its inode and mtime, so its holder does not even notice. Returns whether the lock was removed.
+ */
+async function breakLockFile(
+  lockPath: string,
+  isStillBreakable: (aside: string, stats: fs.Stats) => Promise<boolean>,
+): Promise<boolean> {
+  const aside = lockTempPath(lockPath);
+  try {
+    await rename(lockPath, aside);
+  } catch (error) {
+    if (errnoOf(error) === "ENOENT") return false;
+    throw error;
+  }
+  try {
+    if (await isStillBreakable(aside, await lstat(aside))) return true;
+    try {
+      await link(aside, lockPath);
+    } catch (error) {
+      // Yet another process took the lock meanwhile; the holder we moved aside sees its lock
+      // gone at its next refresh and aborts its write.
+      if (errnoOf(error) !== "EEXIST") throw error;
+    }
+    return false;
+  } finally {
+    await removeIgnoringMissing(aside);
+  }
+}
+
+async function removeLockPath(lockPath: string): Promise<void> {
+  const stats = await lstat(lockPath);
+  if (releasing.has(lockPath)) {
+    if (stats.isDirectory()) await removeLockDirectory(lockPath);
+    else await unlink(lockPath);
+    return;
+  }
+  // proper-lockfile decided this lock is stale from a stat taken earlier; another process may
+  // have broken it and taken a fresh one since. Look again so that we never remove a live lock.
+  const staleMs = staleTimes.get(lockPath) ?? DEFAULT_LOCK_STALE_MS;
+  const isStale = (mtimeMs: number): boolean => mtimeMs < Date.now() - staleMs;
+  if (stats.isDirectory()) {
+    if (!isStale(stats.mtimeMs)) throw heldError(lockPath);
+    await removeLockDirectory(lockPath);
+    return;
+  }
+  // A clawkeep lock file, or openclaw's.
+  const removed = await breakLockFile(lockPath, async (_aside, asideStats) =>
+    isStale(asideStats.mtimeMs),
+  );
+  if (!removed) throw heldError(lockPath);
+}
+
 function removeLockPathSync(lockPath: string): void {
+  if (!fs.lstatSync(lockPath).isDirectory()) {
+    fs.unlinkSync(lockPath);
+    return;
+  }
   try {
     fs.unlinkSync(join(lockPath, LOCK_OWNER_FILE));
   } catch (error) {
@@ -103,28 +202,26 @@ function removeLockPathSync(lockPath: string): void {
   fs.rmdirSync(lockPath);
 }
 
-function ownerRecord(): string {
-  return JSON.stringify({ pid: process.pid, host: hostname(), createdAt: Date.now() });
-}
-
 type Callback = (error: NodeJS.ErrnoException | null, ...results: unknown[]) => void;
 
+function toCallback(promise: Promise<void>, callback: Callback): void {
+  promise.then(
+    () => callback(null),
+    (error: NodeJS.ErrnoException) => callback(error),
+  );
+}
+
 /**
- * The file system proper-lockfile sees. `mkdir` records the owner inside the new lock directory
- * before proper-lockfile reads the directory's mtime (a later write would change that mtime and
- * make proper-lockfile think its lock was taken over); `rmdir` also removes openclaw's plain lock
- * file and re-checks staleness. One shared object, so that proper-lockfile's mtime-precision
- * probe runs once per process.
+ * The file system proper-lockfile sees. Its `mkdir` creates the lock as a plain file holding the
+ * owner record (openclaw 2026.2 breaks a stale lock with `unlink`, which cannot remove a
+ * directory); `rmdir` removes that file, openclaw's, or a directory left by an older clawkeep
+ * build, re-checking staleness first. `stat` and `utimes`, which proper-lockfile uses to refresh
+ * the lock and to notice it was lost, work on a file as on a directory. One shared object, so
+ * that proper-lockfile's mtime-precision probe runs once per process.
  */
 const lockFileSystem = {
   mkdir(path: string, callback: Callback): void {
-    fs.mkdir(path, (error) => {
-      if (error) return callback(error);
-      fs.writeFile(join(path, LOCK_OWNER_FILE), ownerRecord(), (writeError) => {
-        if (!writeError) return callback(null);
-        fs.rm(path, { recursive: true, force: true }, () => callback(writeError));
-      });
-    });
+    toCallback(createLockFile(path), callback);
   },
   stat(path: string, callback: Callback): void {
     fs.stat(path, callback);
@@ -136,10 +233,7 @@ const lockFileSystem = {
     fs.realpath(path, callback);
   },
   rmdir(path: string, callback: Callback): void {
-    removeLockPath(path).then(
-      () => callback(null),
-      (error: NodeJS.ErrnoException) => callback(error),
-    );
+    toCallback(removeLockPath(path), callback);
   },
   // Called by proper-lockfile's exit handler for locks still held when the process exits.
   rmdirSync(path: string): void {
@@ -147,39 +241,70 @@ const lockFileSystem = {
   },
 };
 
+interface LockRecord {
+  pid?: unknown;
+  host?: unknown;
+}
+
+function parseLockRecord(text: string): LockRecord | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === "object" && parsed !== null ? (parsed as LockRecord) : undefined;
+  } catch (error) {
+    // Damaged, or an openclaw lock file being written right now: left to the staleness rule.
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+function ownerIsDeadHere(record: LockRecord | undefined): boolean {
+  return (
+    record !== undefined &&
+    record.host === hostname() &&
+    typeof record.pid === "number" &&
+    !isProcessAlive(record.pid)
+  );
+}
+
 /**
  * Removes a clawkeep lock whose recorded owner ran on this host and is no longer alive (killed
- * while holding it), so that a restart does not wait for the lock to go stale. Locks without an
- * owner record (openclaw's file, or a directory being created right now) are left to the
- * staleness rule.
- *
- * Unlinking the owner record arbitrates between several processes breaking the same lock: the
- * record is read through an open handle, and only when the unlink took that very file (its link
- * count dropped to zero) is the now empty directory removed. If another process replaced the lock
- * in between, the unlink hit the new record and the directory is left alone.
+ * while holding it), so that a restart does not wait for the lock to go stale. Locks without such
+ * a record (openclaw's file, which has no host, or a damaged one) are left to the staleness rule.
+ * The record is read again from the file actually removed: a lock just taken by a live process
+ * survives.
  */
 async function breakDeadOwnerLock(lockPath: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = await readFile(lockPath, "utf8");
+  } catch (error) {
+    if (errnoOf(error) === "ENOENT") return false;
+    if (errnoOf(error) === "EISDIR") return await breakDeadOwnerLockDirectory(lockPath);
+    throw error;
+  }
+  if (!ownerIsDeadHere(parseLockRecord(text))) return false;
+  return await breakLockFile(lockPath, async (aside) =>
+    ownerIsDeadHere(parseLockRecord(await readFile(aside, "utf8"))),
+  );
+}
+
+/**
+ * The same for a lock directory left by an older clawkeep build. Unlinking the owner record
+ * arbitrates between several processes breaking it: the record is read through an open handle,
+ * and only when the unlink took that very file (its link count dropped to zero) is the now empty
+ * directory removed.
+ */
+async function breakDeadOwnerLockDirectory(lockPath: string): Promise<boolean> {
   const ownerPath = join(lockPath, LOCK_OWNER_FILE);
   let handle: FileHandle;
   try {
     handle = await open(ownerPath, "r");
   } catch (error) {
-    // ENOTDIR: openclaw's plain lock file.
     if (errnoOf(error) === "ENOENT" || errnoOf(error) === "ENOTDIR") return false;
     throw error;
   }
   try {
-    let owner: { pid?: unknown; host?: unknown };
-    try {
-      owner = JSON.parse(await handle.readFile("utf8")) as { pid?: unknown; host?: unknown };
-    } catch (error) {
-      // A record being written right now, or damaged: leave it to the staleness rule.
-      if (error instanceof SyntaxError) return false;
-      throw error;
-    }
-    if (owner.host !== hostname() || typeof owner.pid !== "number" || isProcessAlive(owner.pid)) {
-      return false;
-    }
+    if (!ownerIsDeadHere(parseLockRecord(await handle.readFile("utf8")))) return false;
     try {
       await unlink(ownerPath);
     } catch (error) {
@@ -224,8 +349,9 @@ function compromisedError(lockPath: string, cause: unknown): SessionsError {
 }
 
 /**
- * Takes the lock `<path>.lock` (a directory made by proper-lockfile; openclaw's plain lock file
- * at the same path is waited for and broken only when stale). Returns the held lock and its
+ * Takes the lock `<path>.lock`: a plain file holding `{pid, startedAt, host, owner}`, kept fresh
+ * by proper-lockfile (openclaw's own lock file at the same path is waited for and broken only when
+ * stale). Returns the held lock and its
  * release function. Throws `STORE_LOCKED` with the message
  * `timeout acquiring session store lock: <path>.lock` when the lock stays busy for `timeoutMs`.
  */
@@ -340,9 +466,9 @@ function numberOrUndefined(value: unknown): number | undefined {
 }
 
 /**
- * Reads who holds `<path>.lock`, for diagnostics (`clawkeep doctor`): a clawkeep lock directory
- * records `{pid, host, createdAt}` in `owner.json`; openclaw's lock file holds
- * `{"pid", "startedAt"}`. Returns `undefined` when nothing holds the lock; fields that cannot be
+ * Reads who holds `<path>.lock`, for diagnostics (`clawkeep doctor`): clawkeep's lock file holds
+ * `{pid, startedAt, host, owner}`, openclaw's `{pid, startedAt}`, and a lock directory of an older
+ * clawkeep build `{pid, host, createdAt}` in `owner.json`. Returns `undefined` when nothing holds the lock; fields that cannot be
  * read are `undefined`.
  */
 export async function readFileLockOwner(path: string): Promise<FileLockOwner | undefined> {

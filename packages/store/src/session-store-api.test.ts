@@ -466,7 +466,7 @@ describe("updateSessionStore", () => {
     await updateSessionStore(storePath, async (store) => {
       const owner = await readSessionStoreLockOwner(storePath);
       expect(owner).toMatchObject({
-        kind: "directory",
+        kind: "file",
         pid: process.pid,
         lockPath: `${storePath}.lock`,
       });

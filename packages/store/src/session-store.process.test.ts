@@ -1,7 +1,8 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, open, readFile, rm, unlink, utimes, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -166,6 +167,53 @@ describe("openclaw's lock file", () => {
     expect(waited).toBeGreaterThanOrEqual(STALE_MS - 100);
     expect(waited).toBeLessThan(STALE_MS + 2000);
     expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+});
+
+describe("a clawkeep process killed with SIGKILL while holding the lock", () => {
+  async function killedHolder(path: string): Promise<void> {
+    const holder = start("clawkeep-lock-holder.mjs", [path, String(STALE_MS)]);
+    expect(await nextLine(linesOf(holder))).toBe("locked");
+    holder.kill("SIGKILL");
+    await exited(holder);
+    const record = JSON.parse(await readFile(`${path}.lock`, "utf8")) as Record<string, unknown>;
+    expect(record).toMatchObject({ pid: holder.pid, host: hostname(), owner: "clawkeep" });
+    expect(typeof record.startedAt).toBe("number");
+  }
+
+  it("leaves a lock file that openclaw's writer breaks once older than staleMs", async () => {
+    const path = await storePath();
+    await killedHolder(path);
+    const lockPath = `${path}.lock`;
+    // openclaw 2026.2's writer: stat, unlink a lock older than its stale time, create with wx.
+    const openclawTryLock = async (): Promise<boolean> => {
+      const stats = await lstat(lockPath);
+      if (stats.mtimeMs >= Date.now() - STALE_MS) return false;
+      await unlink(lockPath);
+      await (await open(lockPath, "wx")).close();
+      return true;
+    };
+    expect(await openclawTryLock()).toBe(false);
+    // Aged instead of waited for.
+    const past = new Date(Date.now() - STALE_MS - 1000);
+    await utimes(lockPath, past, past);
+    expect(await openclawTryLock()).toBe(true);
+    await unlink(lockPath);
+  });
+
+  it("leaves a lock that the next clawkeep writer takes at once", async () => {
+    const path = await storePath();
+    await killedHolder(path);
+    const started = Date.now();
+    await updateSessionStore(
+      path,
+      (store) => {
+        store.a = { sessionId: "s-a", updatedAt: 1 };
+      },
+      { staleMs: STALE_MS * 5, timeoutMs: 1000 },
+    );
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(readdirSync(join(path, ".."))).toEqual(["sessions.json"]);
   });
 });
 

@@ -476,6 +476,8 @@ export class FileStoreCore implements StoreHost {
 
     if (Date.now() - this.lastTempSweep >= TEMP_SWEEP_INTERVAL_MS) {
       await removeOrphanedTempFiles(this.storePath);
+      // Left by a process killed while taking or breaking the lock.
+      await removeOrphanedTempFiles(`${this.storePath}.lock`);
       this.lastTempSweep = Date.now();
     }
     lock.assertHeld();

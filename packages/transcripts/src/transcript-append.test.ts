@@ -1,8 +1,18 @@
-import { appendFile, copyFile, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  appendFile,
+  copyFile,
+  type FileHandle,
+  open,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { join } from "node:path";
-import type { AgentMessage } from "@clawkeep/schema";
+import { type AgentMessage, SessionsError } from "@clawkeep/schema";
 import { testdir } from "@clawkeep/test-utils";
-import { describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it, vi } from "vitest";
 import { readLastMessagePreviewFromTranscript, readTranscriptPreview } from "./tail-readers.ts";
 import {
   appendTranscriptEntry,
@@ -270,5 +280,128 @@ describe("appendTranscriptEntry", () => {
     const messages = [];
     for await (const message of readTranscriptMessages(file)) messages.push(message);
     expect(messages).toMatchObject([{ role: "user", content: "één 🙂" }]);
+  });
+});
+
+/** A message line of `length` bytes (newline excluded) whose id is `id`. */
+function longLine(id: string, length: number, parentId: string | null = null): Buffer {
+  const head = Buffer.from(
+    `{"type":"message","id":"${id}","parentId":${JSON.stringify(parentId)},"timestamp":"2026-02-12T09:00:00.000Z","message":{"role":"toolResult","toolName":"x","content":[{"type":"text","text":"`,
+  );
+  const tail = Buffer.from(`"}]}}`);
+  const line = Buffer.alloc(length, "z");
+  head.copy(line, 0);
+  tail.copy(line, length - tail.length);
+  return line;
+}
+
+const HEADER = `${JSON.stringify({ type: "session", version: 3, id: "sess-1", timestamp: "2026-02-12T09:00:00.000Z", cwd: "/" })}\n`;
+const FIRST = `${JSON.stringify({ type: "message", id: "0000aaaa", parentId: null, timestamp: "2026-02-12T09:00:00.000Z", message: { role: "user", content: "hi", timestamp: 1 } })}\n`;
+
+describe("appendTranscriptEntry after a line longer than the scan cap", () => {
+  async function transcriptWith(...parts: (string | Buffer)[]): Promise<string> {
+    const file = join(await testdir(), "sess-1.jsonl");
+    await writeFile(
+      file,
+      Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part) : part))),
+    );
+    return file;
+  }
+
+  it("links to a 70 MB last line (over the 64 MiB cap) by its id", async () => {
+    const file = await transcriptWith(HEADER, FIRST, longLine("1234abcd", 70_000_000), "\n");
+    const next = await appendTranscriptMessage(file, { role: "user", content: "next" });
+    expect(next.entry.parentId).toBe("1234abcd");
+  }, 30_000);
+
+  it("links to a 60 MB last line (under the cap) by its id", async () => {
+    const file = await transcriptWith(HEADER, FIRST, longLine("5678abcd", 60_000_000), "\n");
+    const next = await appendTranscriptMessage(file, { role: "user", content: "next" });
+    expect(next.entry.parentId).toBe("5678abcd");
+  }, 30_000);
+
+  it("takes the top-level id, not a nested one, also without a final newline", async () => {
+    const nested = Buffer.from(
+      `{"type":"custom","data":{"id":"ffffffff","list":[{"id":"eeeeeeee"}]},"note":"a\\",\\"id\\":\\"dddddddd","id":"abcdef01","pad":"${"y".repeat(5000)}"}`,
+    );
+    const file = await transcriptWith(HEADER, FIRST, nested);
+    const next = await appendTranscriptEntry(file, { type: "custom" }, { maxScanBytes: 1024 });
+    expect(next.entry.parentId).toBe("abcdef01");
+  });
+
+  it("accepts a UUID id and follows the cap past several long lines", async () => {
+    const uuid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    const file = await transcriptWith(
+      HEADER,
+      FIRST,
+      `{"type":"message","id":"${uuid}","parentId":"0000aaaa","pad":"${"y".repeat(3000)}"}\n`,
+      longLine("not-an-id", 5000),
+      "\n",
+    );
+    const next = await appendTranscriptEntry(file, { type: "custom" }, { maxScanBytes: 1024 });
+    expect(next.entry.parentId).toBe(uuid);
+  });
+
+  it("falls back to the entry before a long line without a usable id or a torn one", async () => {
+    const noId = Buffer.from(`{"type":"custom","pad":"${"y".repeat(20_000)}","id":"abcdef01"}\n`);
+    const torn = longLine("abcdef02", 5000).subarray(0, 4000);
+    const file = await transcriptWith(HEADER, FIRST, noId, torn);
+    const next = await appendTranscriptEntry(file, { type: "custom" }, { maxScanBytes: 1024 });
+    expect(next.entry.parentId).toBe("0000aaaa");
+  });
+
+  it("starts a new root only when no entry is found at all", async () => {
+    const file = await transcriptWith(HEADER, `{"type":"custom","pad":"${"y".repeat(5000)}"}\n`);
+    const next = await appendTranscriptEntry(file, { type: "custom" }, { maxScanBytes: 1024 });
+    expect(next.entry.parentId).toBeNull();
+  });
+});
+
+describe("appendTranscriptEntry I/O failures", () => {
+  it("reports a parent that is a file as STORE_IO with the errno", async () => {
+    const dir = await testdir();
+    await writeFile(join(dir, "not-a-dir"), "");
+    const file = join(dir, "not-a-dir", "sess-1.jsonl");
+    const error = await appendTranscriptMessage(
+      file,
+      { role: "user", content: "x" },
+      {
+        sessionsDir: dir,
+      },
+    ).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      code: "STORE_IO",
+      details: { path: file, errno: expect.stringMatching(/^(ENOTDIR|EEXIST)$/) },
+    });
+    expect(SessionsError.isInstance(error)).toBe(true);
+  });
+
+  it("reports a failed write (a full disk) as STORE_IO naming the path and ENOSPC", async () => {
+    const dir = await testdir();
+    const file = join(dir, "sess-1.jsonl");
+    await appendTranscriptMessage(file, { role: "user", content: "x" });
+    const probe = await open(file, "r");
+    const prototype = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const full = Object.assign(new Error("ENOSPC: no space left on device, write"), {
+      code: "ENOSPC",
+      errno: -28,
+      syscall: "write",
+    });
+    const write = vi.spyOn(prototype, "write").mockRejectedValueOnce(full);
+    try {
+      await expect(
+        appendTranscriptMessage(file, { role: "user", content: "y" }),
+      ).rejects.toMatchObject({
+        code: "STORE_IO",
+        message: expect.stringContaining(file),
+        details: { path: file, errno: "ENOSPC" },
+      });
+    } finally {
+      write.mockRestore();
+    }
+    // The lock was released: the next append works.
+    await appendTranscriptMessage(file, { role: "user", content: "z" });
+    expect(await lines(file)).toHaveLength(3);
   });
 });
