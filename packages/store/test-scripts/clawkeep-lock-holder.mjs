@@ -8,7 +8,9 @@ await withSessionStoreLock(
   storePath,
   async () => {
     process.stdout.write("locked\n");
-    await new Promise(() => {});
+    // A referenced timer keeps the process alive until it is killed: the lock's own refresh
+    // timer is unreferenced, and a process that exits by itself releases the lock on the way.
+    await new Promise(() => setInterval(() => {}, 60_000));
   },
   { staleMs: Number(staleText) },
 );
