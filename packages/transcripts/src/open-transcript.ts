@@ -57,17 +57,22 @@ async function checkOpenedFile(
   path: string,
   root: string,
 ): Promise<OpenedFileVerdict> {
-  const opened = await handle.stat({ bigint: true });
-  if (!opened.isFile()) return { kind: "not-a-file" };
+  // The three look-ups are independent: run them together, since this check sits on every
+  // preview's path and each one is a round trip to the thread pool.
+  let opened: BigIntStats;
   let realPath: string;
   let realRoot: string;
   try {
-    realPath = await realpath(path);
-    realRoot = await realpath(root);
+    [opened, realPath, realRoot] = await Promise.all([
+      handle.stat({ bigint: true }),
+      realpath(path),
+      realpath(root),
+    ]);
   } catch (error) {
     if (isMissing(error)) return { kind: "changed" };
     throw error;
   }
+  if (!opened.isFile()) return { kind: "not-a-file" };
   if (!isStrictlyInside(realRoot, realPath)) return { kind: "outside", realPath };
   let current: BigIntStats;
   try {
